@@ -1,0 +1,47 @@
+"""Sphinx extension local to the book: offline static build and a safe execution cache.
+
+- Marks kernels started by the build as static builds (``BOOK_STATIC=1``), so
+  ``helpers.interactive`` only pre-renders frames there and creates no live widgets whose
+  state would bloat the page.
+- Gives every BOOK_MODE its own jupyter-cache folder, keyed also by a hash of ``helpers/``
+  and ``requirements.txt``: jupyter-cache keys notebooks on their code cells only, so without
+  this a quick build could reuse full outputs (or the reverse), and a change to the shared
+  package would not re-execute the chapters that import it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def code_fingerprint(root: Path = ROOT) -> str:
+    """Hash of everything outside the notebooks that can change their outputs."""
+    h = hashlib.sha256()
+    files = sorted((root / "helpers").rglob("*.py")) + [root / "requirements.txt"]
+    for f in files:
+        if f.exists() and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _cache_path(app, config) -> None:
+    mode = os.environ.get("BOOK_MODE", "full").strip().lower() or "full"
+    base = ROOT / "_build" / ".jupyter_cache"
+    path = base / f"{mode}-{code_fingerprint()}"
+    # keep one cache per mode: drop stale fingerprints of this mode
+    if base.exists():
+        for old in base.glob(f"{mode}-*"):
+            if old != path and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+    config.nb_execution_cache_path = str(path)
+
+
+def setup(app):
+    os.environ["BOOK_STATIC"] = "1"
+    app.connect("config-inited", _cache_path, priority=100)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

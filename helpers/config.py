@@ -1,0 +1,150 @@
+"""Run settings for the whole book: one switch, one place for budgets.
+
+``BOOK_MODE=quick`` (set by the test suite) uses small budgets so every notebook runs in
+seconds; ``BOOK_MODE=full`` (the default, used to build the book) uses the real budgets.
+Every epoch count, data size and sweep length a notebook uses is read with :func:`budget`,
+so quick and full runs share one notebook.
+
+Other settings:
+
+- ``BOOK_DATA_DIR``  where generated data, trained weights and checkpoints are cached
+  (default: ``data/`` at the repository root).
+- ``BOOK_DEVICE``    force the torch device (``cpu``, ``cuda``); default: GPU if present.
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+MODES = ("quick", "full")
+ROOT = Path(__file__).resolve().parent.parent
+
+# name: (quick value, full value, what it is).  Chapters add their budgets here, nowhere else.
+BUDGETS: dict[str, tuple[Any, Any, str]] = {
+    # data (helpers.data)
+    "chars_train_per_class": (40, 300, "generated training images per class (NIST36: 300)"),
+    "chars_valid_per_class": (15, 100, "generated validation images per class (NIST36: 100)"),
+    "chars_test_per_class": (15, 50, "generated test images per class (NIST36: 50)"),
+    # interactive figures (helpers.interactive)
+    "max_frames": (24, 60, "most pre-rendered frames per static interactive figure"),
+    "figure_dpi": (60, 80, "resolution of pre-rendered slider frames"),
+}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the book cannot use."""
+
+
+def mode() -> str:
+    """The current run mode, ``'quick'`` or ``'full'`` (read from ``BOOK_MODE`` on every call)."""
+    value = os.environ.get("BOOK_MODE", "full").strip().lower() or "full"
+    if value not in MODES:
+        raise ConfigError(
+            f"BOOK_MODE={value!r} is not a mode; use BOOK_MODE=quick (small budgets, for tests) "
+            "or BOOK_MODE=full (the real budgets, the default)"
+        )
+    return value
+
+
+def is_quick() -> bool:
+    """True when running with the small test budgets."""
+    return mode() == "quick"
+
+
+def budget(name: str) -> Any:
+    """The value of budget ``name`` for the current mode, e.g. ``budget('mlp_epochs')``."""
+    try:
+        quick, full, _ = BUDGETS[name]
+    except KeyError:
+        known = ", ".join(sorted(BUDGETS))
+        raise ConfigError(f"unknown budget {name!r}; add it to helpers.config.BUDGETS (known: {known})") from None
+    return quick if is_quick() else full
+
+
+def budgets_table() -> list[tuple[str, Any, Any, str]]:
+    """All budgets as rows ``(name, quick, full, description)`` for documentation."""
+    return [(k, q, f, d) for k, (q, f, d) in sorted(BUDGETS.items())]
+
+
+def seed_everything(seed: int = 0) -> np.random.Generator:
+    """Seed Python, numpy and (if imported) torch; return a fresh ``np.random.Generator``.
+
+    torch is only seeded when it is already imported, so numpy-only chapters never pay for it.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    import sys
+
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.manual_seed(seed)
+        if torch.cuda.is_available():
+            torch.cuda.manual_seed_all(seed)
+    return np.random.default_rng(seed)
+
+
+def data_dir() -> Path:
+    """The data cache directory (``BOOK_DATA_DIR`` or ``<repo>/data``), created if missing."""
+    path = Path(os.environ.get("BOOK_DATA_DIR") or ROOT / "data").expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the data cache directory {path} ({exc}); set BOOK_DATA_DIR to a writable folder"
+        ) from exc
+    return path
+
+
+def torch_device(prefer: str | None = None):
+    """The torch device the book trains on: ``BOOK_DEVICE`` if set, else CUDA if present, else CPU."""
+    import torch
+
+    name = prefer or os.environ.get("BOOK_DEVICE")
+    if name:
+        dev = torch.device(name)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"BOOK_DEVICE={name!r} but no CUDA GPU is available; unset it to use the CPU")
+        return dev
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success move it into place atomically.
+
+    Readers never see a half-written cache file: either the old file or the complete new one.
+    The temporary file keeps the final suffix so libraries that look at it (np.savez) are happy::
+
+        with atomic_path(cache / "weights.npz") as tmp:
+            np.savez(tmp, W=W)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix + ".tmp" + path.suffix)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
+    """``np.savez_compressed`` written atomically; returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return path
