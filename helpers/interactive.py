@@ -242,7 +242,7 @@ class InteractiveFigure:
         frames_js = json.dumps(self.frames)
         return f"""<div class="ifig" id="{uid}" data-frames="{len(self.frames)}">{title}
 <div class="ifig-controls">{''.join(rows)}</div>
-<img class="ifig-frame" src="{self.frames[first]}" alt="{html.escape(self.title or 'interactive figure')}" style="max-width:100%">
+<img class="ifig-frame" data-index="{first}" src="{self.frames[first]}" alt="{html.escape(self.title or 'interactive figure')}" style="max-width:100%">
 <script>(function(){{var F={frames_js};var D={json.dumps(dims)};
 var root=document.getElementById("{uid}");var img=root.querySelector("img.ifig-frame");
 var ins=root.querySelectorAll("input[type=range]");

@@ -3,6 +3,7 @@
 - Marks kernels started by the build as static builds (``BOOK_STATIC=1``), so
   ``helpers.interactive`` only pre-renders frames there and creates no live widgets whose
   state would bloat the page.
+- Drops sphinx-thebe's CDN-pointing scripts (no live-kernel launch offline).
 - Gives every BOOK_MODE its own jupyter-cache folder, keyed also by a hash of ``helpers/``
   and ``requirements.txt``: jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
@@ -41,7 +42,20 @@ def _cache_path(app, config) -> None:
     config.nb_execution_cache_path = str(path)
 
 
+def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
+    """Remove sphinx-thebe's scripts: the book has no live-kernel launch (it needs a network
+    server), and the theme would otherwise declare ``THEBE_JS_URL`` (a CDN address) on every page."""
+    def keep(asset) -> bool:
+        text = str(getattr(asset, "filename", asset) or "") + str(getattr(asset, "attributes", {}).get("body", ""))
+        return "thebe" not in text.lower()
+
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [a for a in context[key] if keep(a)]
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
     app.connect("config-inited", _cache_path, priority=100)
+    app.connect("html-page-context", _drop_thebe, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,184 @@
+"""The built book, read in a real browser: offline, math rendered, sliders working.
+
+Builds the book in quick mode with warnings as errors, serves ``_build/html`` on a local port and
+opens every page in headless Chromium (Debian's ``/usr/bin/chromium`` driven by Playwright; no
+browser is ever downloaded). Screenshots of every page land in ``_build/screenshots/``.
+
+Skipped when Chromium is not installed, except in CI (``CI=true``), where it must run.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
+    "--disable-extensions",
+]
+SKIP_PAGES = {"genindex.html", "search.html", "index.html"}
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Debian's chromium: apt-get install -y chromium (.ci/run does this)", pytrace=False)
+    pytest.skip("headless Chromium not installed (apt-get install chromium)", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    env = dict(os.environ, BOOK_MODE="quick")
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_book.cli.main", "build", str(ROOT), "-W", "-n", "--keep-going"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600,
+    )
+    assert proc.returncode == 0, "quick book build failed or warned:\n" + proc.stdout[-6000:] + proc.stderr[-3000:]
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def content_pages() -> list[str]:
+    pages = []
+    for path in sorted(HTML.rglob("*.html")):
+        rel = path.relative_to(HTML).as_posix()
+        if rel.startswith(("_", ".")) or rel in SKIP_PAGES:
+            continue
+        pages.append(rel)
+    return pages
+
+
+def toc_pages() -> list[str]:
+    """Every page listed in _toc.yml, as built HTML paths."""
+    files = re.findall(r"(?:file|root):\s*(\S+)", (ROOT / "_toc.yml").read_text())
+    return [f + ".html" for f in files]
+
+
+class PageVisit:
+    """Open one page and record console errors and every request it makes."""
+
+    def __init__(self, browser, base: str, rel: str):
+        self.base = base
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
+        self.page.goto(f"{base}/{rel}", wait_until="load")
+
+    def off_machine(self) -> list[str]:
+        return [u for u in self.requests if not (u.startswith(self.base) or u.startswith(("data:", "blob:")))]
+
+
+def test_every_toc_page_is_built(site):
+    missing = [p for p in toc_pages() if not (HTML / p).exists()]
+    assert not missing, f"pages in _toc.yml with no HTML: {missing}"
+
+
+def test_pages_in_the_browser(site, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    sliders_checked = 0
+    for rel in content_pages():
+        v = PageVisit(browser, site, rel)
+        page = v.page
+        has_math = page.evaluate("document.querySelectorAll('.math, span.math, div.math').length") > 0
+        if has_math:
+            page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=30000)
+            if page.evaluate("document.querySelectorAll('mjx-merror').length"):
+                problems.append(f"{rel}: MathJax reports errors in formulas")
+        # no raw TeX delimiters left in prose (code blocks may legitimately show them)
+        raw = page.evaluate("""() => { const b = document.querySelector('main') || document.body;
+            const c = b.cloneNode(true); c.querySelectorAll('pre, code, script, mjx-container, .math').forEach(e => e.remove());
+            return c.innerText; }""")
+        if "$$" in raw or re.search(r"(?<![\\\w])\$[^$\s][^$]*\\[a-zA-Z]+[^$]*\$", raw):
+            problems.append(f"{rel}: raw TeX left unrendered")
+        # every image loaded
+        broken = page.evaluate("""Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
+            .map(i => (i.getAttribute('src') || '').slice(0, 80))""")
+        if broken:
+            problems.append(f"{rel}: images not loaded: {broken}")
+        # every static slider changes its figure
+        for k, fig in enumerate(page.locator("div.ifig").all()):
+            img = fig.locator("img.ifig-frame")
+            for j, rng in enumerate(fig.locator("input[type=range]").all()):
+                before = img.get_attribute("src")
+                top = int(rng.get_attribute("max"))
+                now = int(rng.input_value())
+                target = 0 if now != 0 else top
+                rng.evaluate("(e, t) => { e.value = t; e.dispatchEvent(new Event('input', {bubbles: true})); }", target)
+                after = img.get_attribute("src")
+                sliders_checked += 1
+                if top == 0 or after == before:
+                    problems.append(f"{rel}: figure {k} slider {j} does not change the figure")
+        page.screenshot(path=str(SHOTS / (rel.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+        if v.errors:
+            problems.append(f"{rel}: console errors {v.errors}")
+        if v.failed:
+            problems.append(f"{rel}: failed requests {v.failed}")
+        if v.off_machine():
+            problems.append(f"{rel}: requests leaving the machine {v.off_machine()}")
+        page.close()
+    assert not problems, "\n".join(problems)
+    assert sliders_checked >= 2, "the book should have working sliders"
+
+
+def test_navigation_reaches_every_chapter(site, browser):
+    v = PageVisit(browser, site, "book/intro.html")
+    hrefs = v.page.evaluate("""Array.from(document.querySelectorAll('nav.bd-docs-nav a, .bd-sidebar a'))
+        .map(a => new URL(a.href).pathname)""")
+    reachable = {h.lstrip("/") for h in hrefs}
+    missing = [p for p in toc_pages() if p != "book/intro.html" and p not in reachable]
+    assert not missing, f"not reachable from the navigation: {missing}"
+    # following the "next" links walks through the whole book in order
+    seen = ["book/intro.html"]
+    page = v.page
+    for _ in range(len(toc_pages()) + 2):
+        nxt = page.locator("a.right-next")
+        if not nxt.count():
+            break
+        nxt.first.click()
+        page.wait_for_load_state("load")
+        seen.append(page.url.split(site + "/", 1)[1].split("#")[0])
+    assert seen == toc_pages(), f"next-links order {seen} differs from the toc {toc_pages()}"
+    assert not v.errors and not v.failed and not v.off_machine()
+
+
+def test_search_works(site, browser):
+    v = PageVisit(browser, site, "search.html?q=softmax")
+    v.page.wait_for_selector("#search-results ul.search li", timeout=30000)
+    hits = v.page.evaluate("Array.from(document.querySelectorAll('#search-results ul.search li a')).map(a => a.href)")
+    assert any("01_softmax" in h for h in hits), hits
+    assert not v.errors and not v.failed and not v.off_machine()
