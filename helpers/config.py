@@ -34,6 +34,18 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     # interactive figures (helpers.interactive)
     "max_frames": (24, 60, "most pre-rendered frames per static interactive figure"),
     "figure_dpi": (60, 80, "resolution of pre-rendered slider frames"),
+    # chapter 2 (backprop)
+    "backprop_depths": ([3, 10], [3, 5, 10, 20], "network depths on the vanishing-gradient slider (chapter 2)"),
+    "backprop_init_scales": ([0.5, 1.0, 2.0], [0.5, 1.0, 1.4142135623730951, 2.0, 4.0],
+                             "init scales (x Xavier bound) on the chapter 2 sliders"),
+    "backprop_width": (64, 128, "width of the deep networks in the chapter 2 gradient/activation experiments"),
+    "backprop_samples": (500, 1000, "inputs pushed through those networks (chapter 2)"),
+    "backprop_toy_epochs": (500, 500, "passes over the 40-point toy set (homework: 500)"),
+    "backprop_toy_snapshots": ([0, 20, 500], [0, 5, 20, 100, 500], "epochs on the chapter 2 symmetry slider"),
+    # chapter 1 (softmax)
+    "softmax_region_px": (90, 160, "pixels per side of the 3-class region plots"),
+    # chapter 6 (helpers.torch_models)
+    "cnn_epochs": (2, 12, "epochs of the small CNN on the character set (chapter 6, ocr --model cnn)"),
 }
 
 
