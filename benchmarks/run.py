@@ -1,0 +1,195 @@
+"""Speed and memory of the book's code on this machine.
+
+    python benchmarks/run.py            # a readable table
+    python benchmarks/run.py --json     # one JSON object
+    python benchmarks/run.py --book     # also time the quick and full book builds (slow)
+    python benchmarks/run.py --only mlp_epoch_numpy_s chars_generated_per_s
+
+Each case runs in a fresh subprocess so its peak memory (max resident set size, MiB) is its own.
+Goals (from the issues): numpy MLP epoch <= 1.5x the same network in PyTorch; character
+generation of the NIST36-size set (16,200 images) in <= 30 s; OCR <= 1 s per 12-megapixel photo.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+THREADS = int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1))
+MLP = dict(n=10_800, d=1024, h=64, c=36, batch=32, epochs=5)
+
+
+def _peak_mib(children: bool = False) -> float:
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def _limit_threads(n: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n)
+
+
+def _mlp_data():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.random((MLP["n"], MLP["d"]), dtype=np.float32)
+    y = rng.integers(0, MLP["c"], MLP["n"])
+    Y = np.eye(MLP["c"], dtype=np.float32)[y]
+    return X, Y
+
+
+def case_mlp_epoch_numpy_s() -> dict:
+    """One epoch of 1024-64-36 (sigmoid, softmax), batch 32, float32, helpers.nn; median of epochs."""
+    import numpy as np
+
+    from helpers import nn
+
+    _limit_threads(THREADS)
+    X, Y = _mlp_data()
+    rng = np.random.default_rng(0)
+    params = nn.build_mlp([MLP["d"], MLP["h"], MLP["c"]], ["sigmoid", "softmax"], rng=rng, dtype=np.float32)
+    times = []
+    for _ in range(MLP["epochs"]):
+        t = time.perf_counter()
+        nn.train_epoch(X, Y, params, lr=1e-3, batch_size=MLP["batch"], rng=rng, check=False)
+        times.append(time.perf_counter() - t)
+    return {"value": statistics.median(times), "unit": "s", "runs": times}
+
+
+def case_mlp_epoch_torch_s() -> dict:
+    """The same network, batch size and dtype in PyTorch (CPU), same thread count."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    _limit_threads(THREADS)
+    X, Y = _mlp_data()
+    X, y = torch.from_numpy(X), torch.from_numpy(Y.argmax(1))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(MLP["d"], MLP["h"]), torch.nn.Sigmoid(), torch.nn.Linear(MLP["h"], MLP["c"]))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="sum")
+    times = []
+    for _ in range(MLP["epochs"]):
+        t = time.perf_counter()
+        perm = torch.randperm(len(X))
+        for i in range(0, len(X), MLP["batch"]):
+            idx = perm[i:i + MLP["batch"]]
+            opt.zero_grad()
+            loss = loss_fn(model(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t)
+    return {"value": statistics.median(times), "unit": "s", "runs": times}
+
+
+def case_chars_generated_per_s() -> dict:
+    """Character generation rate, cache disabled (the NIST36-size set is 16,200 images)."""
+    from helpers import data
+
+    n_per_class = 100
+    t = time.perf_counter()
+    cs = data.generate_characters("train", n_per_class=n_per_class, seed=12345)
+    dt = time.perf_counter() - t
+    n = len(cs)
+    return {"value": n / dt, "unit": "images/s", "images": n, "seconds": dt,
+            "nist36_size_s": 16_200 / (n / dt)}
+
+
+def case_ocr_s_per_12mp_photo() -> dict:
+    """Full OCR pipeline on a generated 4000x3000 page photo, model already loaded."""
+    from helpers import ocr
+
+    page = ocr.make_test_page(seed=0, size=(3000, 4000))
+    reader = ocr.load_reader()
+    reader(page.image)  # warm-up (imports, first-call allocations)
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        reader(page.image)
+        times.append(time.perf_counter() - t)
+    return {"value": statistics.median(times), "unit": "s", "runs": times, "shape": list(page.image.shape)}
+
+
+def _build(mode: str) -> dict:
+    out = tempfile.mkdtemp(prefix=f"book-{mode}-")
+    env = dict(os.environ, BOOK_MODE=mode)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "jupyter_book.cli.main", "build", str(ROOT), "--path-output", out],
+                   env=env, check=True, capture_output=True)
+    return {"value": time.perf_counter() - t, "unit": "s", "peak_mib_children": _peak_mib(children=True),
+            "note": "uses the execution cache: clear _build/.jupyter_cache for a cold build"}
+
+
+def case_book_build_quick_s() -> dict:
+    return _build("quick")
+
+
+def case_book_build_full_s() -> dict:
+    return _build("full")
+
+
+CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
+BOOK_CASES = ["book_build_quick_s", "book_build_full_s"]
+
+
+def run_case(name: str) -> dict:
+    """Run one case in a fresh interpreter; add its peak memory."""
+    proc = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--book", action="store_true", help="also time the quick and full book builds")
+    ap.add_argument("--only", nargs="+", choices=sorted(CASES), help="run only these cases")
+    ap.add_argument("--case", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.case:  # child process: one measurement
+        result = CASES[args.case]()
+        result["peak_mib"] = _peak_mib()
+        print(json.dumps(result))
+        return 0
+
+    names = args.only or [n for n in CASES if n not in BOOK_CASES or args.book]
+    results = {n: run_case(n) for n in names}
+    report = {
+        "machine": {"cpus": os.cpu_count(), "threads": THREADS, "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "results": results,
+    }
+    ok = {n: r["value"] for n, r in results.items() if "value" in r}
+    if "mlp_epoch_numpy_s" in ok and "mlp_epoch_torch_s" in ok:
+        report["results"]["mlp_numpy_over_torch"] = {"value": ok["mlp_epoch_numpy_s"] / ok["mlp_epoch_torch_s"],
+                                                     "unit": "ratio", "goal": "<= 1.5"}
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"{'benchmark':28s} {'value':>12s} {'unit':>9s} {'peak MiB':>9s}")
+        for n, r in report["results"].items():
+            if "value" in r:
+                peak = f"{r['peak_mib']:.0f}" if "peak_mib" in r else ""
+                print(f"{n:28s} {r['value']:12.3f} {r['unit']:>9s} {peak:>9s}")
+            else:
+                print(f"{n:28s} {'error':>12s}  {r['error']}")
+    return 0 if all("value" in r for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
