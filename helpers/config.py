@@ -39,11 +39,16 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "backprop_init_scales": ([0.5, 1.0, 2.0], [0.5, 1.0, 1.4142135623730951, 2.0, 4.0],
                              "init scales (x Xavier bound) on the chapter 2 sliders"),
     "backprop_width": (64, 128, "width of the deep networks in the chapter 2 gradient/activation experiments"),
-    "backprop_samples": (500, 1000, "inputs pushed through those networks (chapter 2)"),
+    "backprop_samples": (200, 256, "inputs pushed through those networks (chapter 2)"),
     "backprop_toy_epochs": (500, 500, "passes over the 40-point toy set (homework: 500)"),
     "backprop_toy_snapshots": ([0, 20, 500], [0, 5, 20, 100, 500], "epochs on the chapter 2 symmetry slider"),
     # chapter 1 (softmax)
     "softmax_region_px": (90, 160, "pixels per side of the 3-class region plots"),
+    # chapter 3 (helpers.nn: train_mlp / chapter3_mlp)
+    "mlp_epochs": (15, 50, "epochs of the chapter-3 MLP 1024-64-36 (homework: 30-50)"),
+    "mlp_lr": (3e-3, 3e-3, "chapter-3 SGD learning rate (on the batch-summed loss, batch 32)"),
+    "mlp_batch_size": (32, 32, "chapter-3 mini-batch size"),
+    "mlp_lr_factors": ([0.1, 1, 10], [0.1, 1, 10], "learning-rate study: multiples of mlp_lr (chapter 3)"),
     # chapter 6 (helpers.torch_models)
     "cnn_epochs": (2, 12, "epochs of the small CNN on the character set (chapter 6, ocr --model cnn)"),
 }
