@@ -4,6 +4,7 @@
     python benchmarks/run.py --json     # one JSON object
     python benchmarks/run.py --book     # also time the quick and full book builds (slow)
     python benchmarks/run.py --only mlp_epoch_numpy_s chars_generated_per_s
+    python benchmarks/run.py --save     # also write benchmarks/latest.json (read by book/performance.md)
 
 Each case runs in a fresh subprocess so its peak memory (max resident set size, MiB) is its own.
 Goals (from the issues): numpy MLP epoch <= 1.5x the same network in PyTorch; character
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+LATEST = ROOT / "benchmarks" / "latest.json"
 THREADS = int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1))
 MLP = dict(n=10_800, d=1024, h=64, c=36, batch=32, epochs=5)
 
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--book", action="store_true", help="also time the quick and full book builds")
     ap.add_argument("--only", nargs="+", choices=sorted(CASES), help="run only these cases")
+    ap.add_argument("--save", action="store_true", help=f"write the results to {LATEST.relative_to(ROOT)}")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -178,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     if "mlp_epoch_numpy_s" in ok and "mlp_epoch_torch_s" in ok:
         report["results"]["mlp_numpy_over_torch"] = {"value": ok["mlp_epoch_numpy_s"] / ok["mlp_epoch_torch_s"],
                                                      "unit": "ratio", "goal": "<= 1.5"}
+    report["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if args.save:
+        previous = json.loads(LATEST.read_text()) if LATEST.exists() else {}
+        merged = dict(previous.get("results", {}), **report["results"])  # keep cases not rerun
+        tmp = LATEST.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(dict(report, results=merged), indent=1) + "\n")
+        os.replace(tmp, LATEST)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

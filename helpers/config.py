@@ -45,10 +45,28 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     # chapter 1 (softmax)
     "softmax_region_px": (90, 160, "pixels per side of the 3-class region plots"),
     # chapter 3 (helpers.nn: train_mlp / chapter3_mlp)
-    "mlp_epochs": (15, 50, "epochs of the chapter-3 MLP 1024-64-36 (homework: 30-50)"),
+    "mlp_epochs": (50, 50, "epochs of the chapter-3 MLP 1024-64-36 (homework: 30-50)"),
     "mlp_lr": (3e-3, 3e-3, "chapter-3 SGD learning rate (on the batch-summed loss, batch 32)"),
     "mlp_batch_size": (32, 32, "chapter-3 mini-batch size"),
-    "mlp_lr_factors": ([0.1, 1, 10], [0.1, 1, 10], "learning-rate study: multiples of mlp_lr (chapter 3)"),
+    "mlp_lr_factors": ([0.1, 0.3, 1, 3, 10], [0.1, 0.3, 1, 3, 10],
+                       "learning-rate study: multiples of mlp_lr (chapter 3; 1 is the chapter-3 network)"),
+    # chapter 4 (helpers.ocr)
+    "ocr_pages": (3, 24, "generated test photos per model in the chapter-4 accuracy table"),
+    "ocr_page_size": ((1200, 1600), (3000, 4000), "(H, W) of the chapter-4 test photos (full: 12 megapixels)"),
+    "ocr_sweep_levels": (3, 7, "degradation levels per curve on the chapter-4 robustness figure"),
+    "ocr_sweep_pages": (1, 4, "pages averaged per degradation level (chapter 4)"),
+    # chapter 5 (helpers.compression)
+    "ae_epochs": (30, 100, "epochs of the chapter-5 autoencoder 1024-32-32-32-1024 (homework: 100)"),
+    "ae_lr": (3e-5, 3e-5, "chapter-5 autoencoder learning rate (summed squared error, momentum 0.9; homework)"),
+    "ae_batch_size": (36, 36, "chapter-5 autoencoder mini-batch size (homework: 36)"),
+    "ae_snapshot_epochs": ([0, 1, 5, 10, 20, 30], [0, 1, 2, 5, 10, 20, 40, 60, 80, 100],
+                           "epochs whose reconstructions the chapter-5 slider shows"),
+    "ae_gradcheck_entries": (40, 200, "entries per parameter array in the chapter-5 autoencoder gradient check"),
+    "pca_components": ([1, 2, 4, 8, 16, 32, 64, 128, 256],
+                       [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256],
+                       "numbers of PCA components on the chapter-5 slider"),
+    "ae_sweep_widths": ([8, 32], [8, 16, 24, 32], "bottleneck widths k of the 1024-32-k-32-1024 sweep (chapter 5)"),
+    "conv_ae_epochs": (3, 6, "epochs of the chapter-5 convolutional autoencoder (Adam, one-cycle)"),
     # chapter 6 (helpers.torch_models)
     "cnn_epochs": (2, 12, "epochs of the small CNN on the character set (chapter 6, ocr --model cnn)"),
 }

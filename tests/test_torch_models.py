@@ -1,0 +1,368 @@
+"""Tests of helpers.torch_models: gradients against numpy, checkpoints, weight loading, loaders, training."""
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import config
+from helpers import torch_models as tm
+
+
+
+@pytest.fixture(autouse=True)
+def _tmp_cache(tmp_path, monkeypatch):
+    """Every test gets its own data cache, so nothing touches data/ and tests do not share files.
+
+    One torch thread: these tiny batches gain nothing from two, and on a shared 2-core machine two
+    OpenMP threads that wait for a busy core make small steps 10-100x slower."""
+    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("BOOK_DEVICE", raising=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _numpy_params(rng, hidden="layer1", n_in=1024, n_hidden=64, n_out=36):
+    return {
+        "W" + hidden: rng.normal(0, 0.05, (n_in, n_hidden)), "b" + hidden: rng.normal(0, 0.1, n_hidden),
+        "Woutput": rng.normal(0, 0.3, (n_hidden, n_out)), "boutput": rng.normal(0, 0.1, n_out),
+    }
+
+
+def _numpy_reference(X, Y, p, hidden="layer1"):
+    """Summed cross-entropy of the 1024-64-36 sigmoid/softmax MLP and its gradients, by hand."""
+    h = 1 / (1 + np.exp(-(X @ p["W" + hidden] + p["b" + hidden])))
+    z = h @ p["Woutput"] + p["boutput"]
+    e = np.exp(z - z.max(1, keepdims=True))
+    probs = e / e.sum(1, keepdims=True)
+    loss = -np.sum(Y * np.log(probs))
+    dz = probs - Y
+    dh = dz @ p["Woutput"].T * h * (1 - h)
+    return loss, {"W" + hidden: X.T @ dh, "b" + hidden: dh.sum(0), "Woutput": h.T @ dz, "boutput": dz.sum(0)}
+
+
+def _torch_grads(model, X, Y):
+    model = model.double()
+    model.zero_grad()
+    logits = model(torch.from_numpy(X))
+    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(Y.argmax(1)), reduction="sum")
+    loss.backward()
+    return float(loss.detach()), {"Wlayer1": model.layer1.weight.grad.numpy().T, "blayer1": model.layer1.bias.grad.numpy(),
+                         "Woutput": model.output.weight.grad.numpy().T, "boutput": model.output.bias.grad.numpy()}
+
+
+def test_mlp_autograd_gradients_equal_numpy_backprop():
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 1024))
+    Y = np.eye(36)[rng.integers(0, 36, 20)]
+    p = _numpy_params(rng)
+    ref_loss, ref = _numpy_reference(X, Y, p)
+    loss, grads = _torch_grads(tm.MLP.from_params(p), X, Y)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for k in ref:
+        assert grads[k].shape == ref[k].shape
+        np.testing.assert_allclose(grads[k], ref[k], rtol=1e-9, atol=1e-12)
+
+
+def test_mlp_autograd_gradients_equal_helpers_nn():
+    nn_mod = pytest.importorskip("helpers.nn")
+    rng = np.random.default_rng(1)
+    params = nn_mod.build_mlp([1024, 64, 36], ["sigmoid", "softmax"], rng, dtype=np.float64)
+    X = rng.random((16, 1024))
+    Y = np.eye(36)[rng.integers(0, 36, 16)]
+    probs = nn_mod.mlp_forward(X, params)
+    nn_loss, _ = nn_mod.compute_loss_and_acc(Y, probs)
+    nn_mod.mlp_backwards(probs - Y, params)
+    loss, grads = _torch_grads(tm.MLP.from_params(params), X, Y)
+    assert loss == pytest.approx(nn_loss, rel=1e-12)
+    for k in ("Wlayer1", "blayer1", "Woutput", "boutput"):
+        assert nn_mod.relative_error(grads[k], params["grad_" + k]) < 1e-12
+
+
+def test_mlp_params_round_trip_and_numpy_predictions():
+    rng = np.random.default_rng(2)
+    p = {k: v.astype(np.float32) for k, v in _numpy_params(rng, hidden="layer0").items()}
+    model = tm.MLP.from_params(p)  # the homework's 'layer0' name works too
+    back = model.to_params(hidden_name="layer0")
+    for k in p:
+        np.testing.assert_array_equal(back[k], p[k])
+    X = rng.random((5, 1024)).astype(np.float32)
+    ref = tm.predict_proba(model, X)
+    nn_mod = pytest.importorskip("helpers.nn")
+    np.testing.assert_allclose(nn_mod.predict(X, back), ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="one hidden layer"):
+        tm.MLP.from_params({"Wa": p["Wlayer0"]})
+
+
+def _separable(n_per_class=40, n_classes=4, seed=0):
+    """Tiny 32x32 'characters': class c is a dark bar at its own place, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), n_per_class)
+    images = np.ones((len(labels), 32, 32), np.float32)
+    for i, c in enumerate(labels):
+        r = 4 + 7 * c + rng.integers(-1, 2)
+        images[i, r:r + 3, 6:26] = 0.1
+    images = np.clip(images + rng.normal(0, 0.15, images.shape).astype(np.float32), 0, 1)
+    return images, labels
+
+
+def test_short_training_run_learns_and_is_reproducible(capsys):
+    tr, va = _separable(40, seed=0), _separable(15, seed=1)
+    results = []
+    for _ in range(2):
+        config.seed_everything(0)
+        model = tm.SmallCNN(n_classes=4)
+        before = tm.evaluate(model, va)[1]
+        hist = tm.train(model, tr, va, epochs=3, lr=3e-3, batch_size=16, seed=0, progress=True)
+        results.append((before, hist))
+    (before, hist), (_, hist2) = results
+    assert before < 0.5
+    assert hist["valid_acc"][-1] >= 0.95 and hist["train_loss"][-1] < hist["train_loss"][0]
+    assert hist["train_loss"] == hist2["train_loss"] and hist["valid_acc"] == hist2["valid_acc"]
+    assert set(tm._HISTORY_KEYS) <= set(hist) and hist["epoch"] == [1, 2, 3] and hist["device"] == "cpu"
+    out = capsys.readouterr()
+    assert "valid acc" in out.out and "SmallCNN" in out.out
+    assert out.err == ""  # the static book drops stderr with a warning: nothing may go there
+
+
+def test_train_sum_reduction_sgd_matches_numpy_sgd_step():
+    """One SGD step with the summed loss (reduction='sum', momentum 0) is chapter 3's update."""
+    rng = np.random.default_rng(3)
+    p = _numpy_params(rng, n_hidden=8, n_out=4)
+    X, y = rng.random((6, 1024)), rng.integers(0, 4, 6)
+    _, g = _numpy_reference(X, np.eye(4)[y], p)
+    model = tm.MLP.from_params(p).double()
+    tm.train(model, (X.reshape(6, 32, 32), y), epochs=1, lr=0.01, batch_size=6, optimizer="sgd", momentum=0.0,
+             reduction="sum", progress=False)
+    new = model.to_params()
+    for k in p:
+        np.testing.assert_allclose(new[k], (p[k] - 0.01 * g[k]).astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+def test_linear_probe_trains_only_the_head():
+    config.seed_everything(0)
+    model = tm.set_trainable(tm.squeezenet(4), "head")
+    frozen = model.features[3].expand3x3.weight.detach().clone()
+    head = model.classifier[1].weight.detach().clone()
+    assert tm.count_parameters(model, trainable_only=True) == 512 * 4 + 4
+    images, labels = _separable(4)
+    tm.train(model, (images, labels), epochs=1, batch_size=8, progress=False)
+    assert torch.equal(model.features[3].expand3x3.weight, frozen)
+    assert not torch.equal(model.classifier[1].weight, head)
+
+    cnn = tm.set_trainable(tm.SmallCNN(4), "head")  # batch-norm statistics of a frozen backbone stay put
+    stats = cnn.features[1].running_mean.clone()
+    tm.train(cnn, (images, labels), epochs=1, batch_size=8, progress=False)
+    assert torch.equal(cnn.features[1].running_mean, stats)
+
+
+def test_onecycle_schedule_and_argument_errors():
+    images, labels = _separable(4)
+    model = tm.MLP(n_out=4)
+    hist = tm.train(model, (images, labels), epochs=3, lr=0.01, batch_size=4, schedule="onecycle", progress=False)
+    assert max(hist["lr"]) <= 0.01 and hist["lr"][-1] < 0.1 * max(hist["lr"])  # warm-up, then annealed
+    with pytest.raises(ValueError, match="schedule"):
+        tm.train(model, (images, labels), schedule="cosine", progress=False)
+    with pytest.raises(ValueError, match="optimizer"):
+        tm.train(model, (images, labels), optimizer="rmsprop", progress=False)
+    with pytest.raises(ValueError, match="pair up"):
+        tm.train(model, (images, labels[:-1]), progress=False)
+    with pytest.raises(ValueError, match="no trainable"):
+        tm.train(model.requires_grad_(False), (images, labels), progress=False)
+    assert tm.fingerprint((images, labels)) == tm.fingerprint((images.copy(), labels))
+    assert tm.fingerprint((images, labels)) != tm.fingerprint((images, labels[::-1].copy()))
+
+
+def test_squeezenet_shapes_and_head_replacement():
+    config.seed_everything(0)
+    model = tm.squeezenet(7)
+    assert model(torch.rand(3, 1, 32, 32)).shape == (3, 7)
+    assert model.features[0].stride == (1, 1) and model.features[0].in_channels == 1
+    assert model.features(torch.rand(1, 1, 32, 32)).shape[-2:] == (3, 3)  # spatial extent survives
+    tm.replace_head(model, 10)
+    assert model(torch.rand(2, 32, 32)).shape == (2, 10)
+    rgb = tm.squeezenet(17, in_channels=3, small_input=False)
+    assert rgb(torch.rand(2, 3, 64, 64)).shape == (2, 17)
+
+
+def test_imagenet_weights_loaded_from_local_hub_cache_only(tmp_path, monkeypatch, capsys):
+    from torchvision.models import squeezenet1_1
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    old = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    try:
+        path = tm.imagenet_weights_file()
+        assert path == tmp_path / "hub" / "checkpoints" / "squeezenet1_1-b8a52dc0.pth"
+        missing = tm.squeezenet(5, weights="imagenet")
+        assert "not in the local torch hub cache" in capsys.readouterr().out
+        assert missing.weights_source.startswith("random initialisation")
+
+        torch.manual_seed(123)
+        fake = squeezenet1_1(weights=None).state_dict()  # a stand-in for the ImageNet file
+        path.parent.mkdir(parents=True)
+        torch.save(fake, path)
+        model = tm.squeezenet(5, weights="imagenet")
+        assert "loaded ImageNet weights" in capsys.readouterr().out
+        assert model.weights_source.startswith("ImageNet")
+        assert torch.equal(model.features[0].weight, fake["features.0.weight"].sum(1, keepdim=True))
+        assert torch.equal(model.features[12].expand3x3.weight, fake["features.12.expand3x3.weight"])
+        assert model.classifier[1].weight.shape == (5, 512, 1, 1)
+        # the gray network on a gray image equals the RGB network on the same image in three channels
+        rgb = tm.squeezenet(5, in_channels=3, weights="imagenet", verbose=False)
+        rgb.classifier[1].load_state_dict(model.classifier[1].state_dict())
+        rgb.preprocess = model.preprocess
+        x = torch.rand(2, 1, 32, 32)
+        rgb.features[0].stride = (1, 1)
+        torch.testing.assert_close(model.eval()(x), rgb.eval()(x.repeat(1, 3, 1, 1)), rtol=1e-4, atol=1e-5)
+    finally:
+        torch.hub.set_dir(old)
+
+
+def test_checkpoint_round_trip_and_train_or_load(tmp_path):
+    config.seed_everything(0)
+    model = tm.SmallCNN(n_classes=4)
+    x = torch.rand(5, 1, 32, 32)
+    path = tm.save_checkpoint(tmp_path / "m.pt", model, history={"epoch": [1]})
+    other = tm.SmallCNN(n_classes=4)
+    ckpt = tm.load_checkpoint(path, other)
+    assert ckpt["history"] == {"epoch": [1]}
+    torch.testing.assert_close(model.eval()(x), other.eval()(x), rtol=0, atol=0)
+
+    data = _separable(10)
+    calls = []
+
+    def fit(m):
+        calls.append(1)
+        return tm.train(m, data, epochs=1, batch_size=8, progress=False)
+
+    settings = {"epochs": 1, "seed": 0}
+    m1, h1 = tm.train_or_load("tiny", lambda: tm.SmallCNN(4), fit, settings, verbose=False)
+    m2, h2 = tm.train_or_load("tiny", lambda: tm.SmallCNN(4), fit, settings, verbose=False)
+    assert len(calls) == 1 and not h1["cached"] and h2["cached"]
+    assert h2["train_loss"] == h1["train_loss"] and h1["checkpoint"] == h2["checkpoint"]
+    assert str(config.data_dir()) in h1["checkpoint"]
+    torch.testing.assert_close(m1(x), m2(x), rtol=0, atol=0)
+    _, h3 = tm.train_or_load("tiny", lambda: tm.SmallCNN(4), fit, {"epochs": 1, "seed": 1}, verbose=False)
+    assert len(calls) == 2 and h3["checkpoint"] != h1["checkpoint"]
+    assert not list((config.data_dir() / "torch").glob(".*"))  # no temporary files left behind
+
+
+def test_load_classifier_cnn_trains_once_then_loads(monkeypatch, capsys):
+    from helpers import data
+
+    images, labels = _separable(20, n_classes=36)
+    fake = data.CharacterSet(images, labels.astype(np.int64), "synthetic bars", "train")
+    monkeypatch.setattr(data, "load_book_data", lambda split: fake)
+    predict = tm.load_classifier("cnn")
+    probs = predict(images[:7])
+    assert probs.shape == (7, 36) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
+    np.testing.assert_allclose(predict(images[:7].reshape(7, 1024)), probs, rtol=1e-5, atol=1e-6)
+    assert "loaded the trained model" not in capsys.readouterr().out
+    tm.load_classifier("cnn")
+    assert "loaded the trained model" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="unknown kind"):
+        tm.load_classifier("svm")
+
+
+def test_random_affine_keeps_shape_and_white_background():
+    x = torch.ones(4, 1, 32, 32)
+    x[:, :, 12:20, 12:20] = 0
+    out = tm.random_affine()(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.all(out[:, :, 0, :] > 0.99)
+    assert abs(float(out.mean() - x.mean())) < 0.03
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaders on tiny files the tests write
+# ---------------------------------------------------------------------------------------------
+def _emnist_arrays():
+    """Six 28x28 EMNIST-style images (white ink on black, stored transposed) and balanced labels."""
+    labels = np.array([3, 10, 35, 36, 9, 46], np.uint8)  # '3', 'A', 'Z', 'a' (dropped), '9', 't' (dropped)
+    upright = np.zeros((6, 28, 28), np.uint8)
+    for i in range(6):
+        upright[i, 2, 5 + i] = 255  # one ink pixel near the top, at a column that identifies the image
+    return upright.transpose(0, 2, 1).copy(), labels
+
+
+def _write_idx(path, arr, gz):
+    header = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    with (gzip.open if gz else open)(path, "wb") as fh:
+        fh.write(header + arr.tobytes())
+
+
+def _check_emnist(ds):
+    assert ds.images.shape == (4, 32, 32) and ds.images.dtype == np.float32
+    np.testing.assert_array_equal(ds.labels, [29, 0, 25, 35])  # '3', 'A', 'Z', '9' in NIST36 order
+    for img, col in zip(ds.images, [5, 6, 7, 9]):
+        ink = np.argwhere(img < 0.5)
+        np.testing.assert_array_equal(ink, [[2 + 2, col + 2]])  # upright, ink dark, padded by 2
+    assert ds.images.max() == 1.0 and ds.images.min() == 0.0
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_emnist_idx_files(tmp_path, gz):
+    stored, labels = _emnist_arrays()
+    folder = tmp_path / "gzip"
+    folder.mkdir()
+    sfx = ".gz" if gz else ""
+    _write_idx(folder / f"emnist-balanced-test-images-idx3-ubyte{sfx}", stored, gz)
+    _write_idx(folder / f"emnist-balanced-test-labels-idx1-ubyte{sfx}", labels, gz)
+    ds = tm.load_emnist("test", data_dir=tmp_path)
+    _check_emnist(ds)
+    assert ds.split == "test" and "EMNIST" in ds.source
+
+
+def test_load_emnist_mat_file_and_errors(tmp_path):
+    from scipy.io import savemat
+
+    stored, labels = _emnist_arrays()
+    split = {"images": stored.reshape(6, 784), "labels": labels.reshape(6, 1).astype(np.float64),
+             "writers": np.zeros((6, 1))}
+    savemat(tmp_path / "emnist-balanced.mat", {"dataset": {"train": split, "test": split,
+                                                            "mapping": np.zeros((47, 2))}})
+    _check_emnist(tm.load_emnist("train", data_dir=tmp_path))
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        tm.load_emnist("train", data_dir=tmp_path / "empty")
+    with pytest.raises(ValueError, match="no validation split"):
+        tm.load_emnist("valid", data_dir=tmp_path)
+
+
+def test_flowers17_layout_from_datasplits_and_loader(tmp_path):
+    from PIL import Image
+    from scipy.io import savemat
+
+    src = tmp_path / "17flowers"
+    (src / "jpg").mkdir(parents=True)
+    numbers = {"trn1": [1, 2, 81, 1360], "val1": [3, 82], "tst1": [4, 161]}
+    rng = np.random.default_rng(0)
+    for n in sum(numbers.values(), []):
+        Image.fromarray(rng.integers(0, 255, (12, 20, 3), dtype=np.uint8)).save(src / "jpg" / f"image_{n:04d}.jpg")
+    savemat(src / "datasplits.mat", {k: np.array([v], dtype=np.float64) for k, v in numbers.items()})
+    root = tm.build_flowers17_folders(src, tmp_path / "oxford-flowers17")
+    names = tm.FLOWERS17_CLASSES
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.jpg")) == sorted([
+        f"train/{names[0]}/image_0001.jpg", f"train/{names[0]}/image_0002.jpg", f"train/{names[1]}/image_0081.jpg",
+        f"train/{names[16]}/image_1360.jpg", f"val/{names[0]}/image_0003.jpg", f"val/{names[1]}/image_0082.jpg",
+        f"test/{names[0]}/image_0004.jpg", f"test/{names[2]}/image_0161.jpg"])
+    images, labels, classes = tm.load_flowers17("train", root, size=32)
+    assert images.shape == (4, 3, 32, 32) and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
+    assert classes == sorted([names[0], names[1], names[16]])
+    assert sorted(labels.tolist()) == sorted([classes.index(names[0])] * 2 + [classes.index(names[1]),
+                                                                            classes.index(names[16])])
+    with pytest.raises(FileExistsError):
+        tm.build_flowers17_folders(src, root)
+    with pytest.raises(FileNotFoundError, match="build_flowers17_folders"):
+        tm.load_flowers17("val", tmp_path / "nowhere")
+    model = tm.squeezenet(len(classes), in_channels=3, small_input=False)
+    assert model(torch.from_numpy(images)).shape == (4, 3)
