@@ -359,7 +359,8 @@ def _sketch_table() -> dict[str, list[list[list[tuple[float, float]]]]]:
 def sketch_glyph(char: str, variant: int) -> Glyph:
     variants = _sketch_table().get(char)
     if not variants:
-        raise StyleError(f"style pen-sketch has no glyph for {char!r} (it has A-Z, 0-9 and {''.join(sorted(set(_sketch_table()) - set('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789')))})")
+        extra = "".join(sorted(c for c in _sketch_table() if not c.isalnum()))
+        raise StyleError(f"style pen-sketch has no glyph for {char!r} (it has A-Z, 0-9 and {extra})")
     strokes = [np.asarray(s, dtype=np.float64) for s in variants[variant % len(variants)]]
     x0 = min(s[:, 0].min() for s in strokes)
     strokes = [s - np.array([x0, 0.0]) for s in strokes]

@@ -213,7 +213,8 @@ def fit_pca(X: Any, k: int | None = None) -> PCA:
     """PCA of rows ``X: (N, D)`` from the SVD ``X - mean = U S V^T`` (``numpy.linalg.svd``, thin).
 
     Keeps the first ``k`` right singular vectors (default: all r = min(N, D)); computes in X's
-    float dtype (float32 stays float32; use float64 for exact identities). Raises ValueError for
+    float dtype (float32 stays float32; use float64 for exact identities) with one BLAS thread
+    (:func:`blas_threads`). Raises ValueError for
     a non-2-D X, fewer than 2 rows, NaNs, or k outside [1, r].
     """
     X = np.asarray(X)
@@ -230,7 +231,8 @@ def fit_pca(X: Any, k: int | None = None) -> PCA:
     if isinstance(k, bool) or int(k) != k or not 1 <= k <= r:
         raise ValueError(f"fit_pca: k must be an integer in [1, {r}] (min(N, D) for X of shape {X.shape}), got {k!r}")
     mean = X.mean(axis=0)
-    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
+    with blas_threads(1):  # see blas_threads: one thread was 3-7x faster on the busy 2-core machine
+        _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
     return PCA(mean.astype(X.dtype), np.ascontiguousarray(vt[: int(k)]), s, int(X.shape[0]))
 
 
@@ -244,7 +246,8 @@ def pca_psnr_by_k(pca: PCA, X: Any, data_range: float = 1.0) -> np.ndarray:
     """
     X = pca._check_rows(X, "pca_psnr_by_k").astype(np.float64)
     centred = X - pca.mean.astype(np.float64)
-    Z = centred @ pca.components.T.astype(np.float64)
+    with blas_threads(1):
+        Z = centred @ pca.components.T.astype(np.float64)
     resid = np.sum(centred ** 2, axis=1)[:, None] - np.cumsum(Z ** 2, axis=1)
     mse = np.maximum(resid, 0) / X.shape[1]
     with np.errstate(divide="ignore"):

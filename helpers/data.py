@@ -189,8 +189,8 @@ def _choose_styles(names: list[str], n: int, rng: np.random.Generator) -> np.nda
     present = sorted({groups[s] for s in names}, key=list(G.GROUP_WEIGHTS).index)
     w = np.array([G.GROUP_WEIGHTS[g] for g in present])
     share = {s.name: s.share for s in G.available_styles()}
-    per_style = np.array([w[present.index(groups[s])] * share[s] / sum(share[t] for t in names if groups[t] == groups[s])
-                          for s in names])
+    group_total = {g: sum(share[t] for t in names if groups[t] == g) for g in present}
+    per_style = np.array([w[present.index(groups[s])] * share[s] / group_total[groups[s]] for s in names])
     return rng.choice(len(names), size=n, p=per_style / per_style.sum())
 
 
@@ -346,7 +346,8 @@ def _finish(ink64: np.ndarray, widen: np.ndarray, p: dict, idx: np.ndarray) -> n
     h = 2 * p["size"][idx, None, None].astype(np.float32)
     u = np.clip((np.arange(64, dtype=np.float32)[None, :, None] - 31.5) / h, -0.5, 0.5)
     dy = dy + p["mid"][idx, None, None].astype(np.float32) * h * (1 - 4 * u * u)
-    dx = dx - p["taper"][idx, None, None].astype(np.float32) * u * (np.arange(64, dtype=np.float32)[None, None, :] - 31.5)
+    col = np.arange(64, dtype=np.float32)[None, None, :] - 31.5
+    dx = dx - p["taper"][idx, None, None].astype(np.float32) * u * col
     x = _bilinear_warp(x, dy, dx)
     x = x.reshape(len(x), 32, 2, 32, 2).mean(axis=(2, 4))
     sig = np.round(p["blur"][idx] * 10) / 10
@@ -385,7 +386,8 @@ def generate_characters(split: str, n_per_class: int | None = None, seed: int = 
     p = _draw_params(names, labels, rng)
     total = len(labels)
     out = np.empty((total, 32, 32), dtype=np.uint8)
-    with tqdm(total=total, desc=f"drawing {split} characters", unit="img", disable=None if progress is None else not progress, file=sys.stderr) as bar:
+    disable = None if progress is None else not progress  # None: a bar only on a terminal
+    with tqdm(total=total, desc=f"drawing {split} characters", unit="img", disable=disable, file=sys.stderr) as bar:
         # chunks of CHUNK images; the noise of a chunk is seeded by its first image, so the chunk size
         # is part of the result (it is a constant)
         for start in range(0, total, CHUNK):
