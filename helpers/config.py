@@ -69,6 +69,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "conv_ae_epochs": (3, 6, "epochs of the chapter-5 convolutional autoencoder (Adam, one-cycle)"),
     # chapter 6 (helpers.torch_models)
     "cnn_epochs": (2, 12, "epochs of the small CNN on the character set (chapter 6, ocr --model cnn)"),
+    "squeeze_pretrain_epochs": (1, 5, "epochs of SqueezeNet 1.1 pretraining on the character set (chapter 6)"),
 }
 
 

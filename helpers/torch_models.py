@@ -16,7 +16,8 @@ Reading order:
 - checkpoints: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`train_or_load`
   (a trained model is cached in ``data_dir()/torch/`` under a name plus a hash of its
   settings and reloaded instead of retrained);
-- the OCR hook: :func:`book_cnn`, :func:`load_classifier` (``ocr --model cnn``);
+- the book's trained models: :func:`book_cnn` (also behind :func:`load_classifier`, the hook of
+  ``ocr --model cnn``) and :func:`pretrained_squeezenet` (the backbone chapter 6 fine-tunes);
 - loaders for local copies of real data: :func:`load_emnist` (EMNIST idx/gz or .mat files,
   labels mapped to NIST36 order), :func:`build_flowers17_folders` / :func:`load_flowers17`
   (the homework's ``oxford-flowers17/{train,val,test}/{class}`` layout).
@@ -49,7 +50,7 @@ __all__ = [
     "N_CLASSES", "MLP", "SmallCNN", "Normalize", "SqueezeNetClassifier", "squeezenet", "imagenet_weights_file",
     "replace_head", "set_trainable", "count_parameters", "as_tensors", "evaluate", "predict_proba", "train",
     "random_affine", "format_history", "save_checkpoint", "load_checkpoint", "checkpoint_path", "fingerprint", "train_or_load",
-    "book_cnn", "load_classifier", "load_emnist", "FLOWERS17_CLASSES", "build_flowers17_folders",
+    "book_cnn", "pretrained_squeezenet", "load_classifier", "load_emnist", "FLOWERS17_CLASSES", "build_flowers17_folders",
     "load_flowers17",
 ]
 
@@ -182,17 +183,20 @@ class SmallCNN(nn.Module):
 
 class SqueezeNetClassifier(nn.Module):
     """torchvision's SqueezeNet 1.1 (``features`` + ``classifier``, same module names and state-dict
-    keys) behind a fixed :class:`Normalize` (ImageNet statistics; gray input uses their mean).
+    keys) behind a fixed input transform :class:`Normalize`.
 
     ``small_input=True`` changes only the stride of the first convolution (3x3, stride 2 -> 1;
     the kernel shape is kept, so ImageNet weights still fit): on a 32x32 input the feature maps
-    are then 30 -> 15 -> 7 -> 3 pixels wide (the original stride would leave 1x1 maps for the last
-    four Fire modules, where their 3x3 convolutions see nothing but padding). It costs about 4x the
-    computation of the original stem: roughly 1 ms per 32x32 image per training step on 2 CPU
-    cores (about 15 s per epoch of 16k images). Upsampling the input to 64x64 instead would cost
-    about as much and changes nothing the network can see. ``in_channels=1`` makes the first
-    convolution grayscale (ImageNet weights are summed over RGB, which is exactly the RGB network
-    applied to a gray image).
+    are then 30 -> 15 -> 7 -> 3 pixels wide; with the original stride the last four Fire modules
+    would see 1x1 maps, where their 3x3 convolutions see nothing but padding. It costs about 4x the
+    computation of the original stem (upsampling the input to 64x64 would cost as much and show the
+    network nothing new). ``in_channels=1`` makes the first convolution grayscale (ImageNet weights
+    are summed over RGB: exactly the RGB network applied to a gray image).
+
+    Input transform: RGB (``in_channels=3``) uses ImageNet's mean and std, as torchvision does.
+    Grayscale characters are inverted (ink bright, background exactly 0, like ImageNet-normalised
+    dark regions) and divided by ImageNet's std: with ImageNet's mean instead, the white
+    background became a constant +2.4 everywhere and training from scratch stalled at loss ln 36.
     """
 
     def __init__(self, n_classes: int = N_CLASSES, in_channels: int = 1, small_input: bool = True):
@@ -770,6 +774,29 @@ def book_cnn(progress: bool = True, force: bool = False) -> tuple[SmallCNN, dict
                      augment=random_affine() if s["augment"] else None, progress=progress, name="SmallCNN")
 
     return train_or_load("cnn_chars", SmallCNN, fit, s, force=force, verbose=progress)
+
+
+SQUEEZE_SETTINGS = dict(lr=1e-3, batch_size=64, optimizer="adam", schedule="onecycle", augment=False, seed=0)
+
+
+def pretrained_squeezenet(progress: bool = True, force: bool = False) -> tuple[SqueezeNetClassifier, dict]:
+    """SqueezeNet 1.1 (:func:`squeezenet`, 32x32 grayscale, 36 classes) pretrained from scratch on
+    ``load_book_data('train')`` (validated on 'valid') for ``budget('squeeze_pretrain_epochs')``
+    epochs with :data:`SQUEEZE_SETTINGS`, cached by :func:`train_or_load`: the book's stand-in for
+    ImageNet weights (chapter 6). The one-cycle schedule matters: with a constant learning rate of
+    1e-3 this network (no batch norm) collapsed to uniform outputs and never left loss ln 36."""
+    from . import data
+
+    train_set, valid_set = data.load_book_data("train"), data.load_book_data("valid")
+    s = dict(SQUEEZE_SETTINGS, epochs=int(config.budget("squeeze_pretrain_epochs")), source=train_set.source,
+             data=fingerprint(train_set, valid_set))
+
+    def fit(model: nn.Module) -> dict:
+        return train(model, train_set, valid_set, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
+                     optimizer=s["optimizer"], schedule=s["schedule"], seed=s["seed"],
+                     augment=random_affine() if s["augment"] else None, progress=progress, name="SqueezeNet 1.1")
+
+    return train_or_load("squeezenet_chars", squeezenet, fit, s, force=force, verbose=progress)
 
 
 def load_classifier(kind: str = "cnn", progress: bool = True) -> Callable[[np.ndarray], np.ndarray]:
