@@ -398,15 +398,17 @@ def train_autoencoder(params: dict, X: Any, X_valid: Any = None, *, epochs: int,
     psnr0 = psnr(X_valid, reconstruct(params, X_valid)) if X_valid is not None else float("nan")
 
     def on_epoch(epoch: int, history: dict) -> None:
-        if X_valid is not None:
-            valid_psnr.append(psnr(X_valid, reconstruct(params, X_valid)))
+        if X_valid is not None:  # one pass over the validation set for both its loss and its PSNR
+            mse = np.mean((reconstruct(params, X_valid).astype(np.float64) - X_valid) ** 2, axis=1)
+            history["valid_loss"][-1] = float(mse.mean() * X_valid.shape[1])
+            with np.errstate(divide="ignore"):
+                valid_psnr.append(float(np.mean(-10.0 * np.log10(mse))))
         if epoch in snaps:
             snapshots[epoch] = reconstruct(params, X_snapshot).astype(np.float32)
 
-    with blas_threads(threads):
-        history = nn.fit(X, X, params, X_valid, X_valid, epochs=int(epochs), lr=lr, batch_size=batch_size,
-                         loss="squared_error", momentum=momentum, decay=decay, decay_every=decay_every, rng=rng,
-                         on_epoch=on_epoch)
+    with blas_threads(threads):  # validation is measured in on_epoch, not by fit
+        history = nn.fit(X, X, params, epochs=int(epochs), lr=lr, batch_size=batch_size, loss="squared_error",
+                         momentum=momentum, decay=decay, decay_every=decay_every, rng=rng, on_epoch=on_epoch)
     for k in ("train_acc", "valid_acc"):
         history.pop(k, None)
     history.update(valid_psnr=valid_psnr, valid_psnr0=psnr0, snapshots=snapshots)
@@ -753,11 +755,11 @@ def image_rows(rows: Sequence[tuple[str, Any]], col_titles: Sequence[str] | None
     sizes = {len(imgs) for _, imgs in rows}
     if len(sizes) != 1 or not rows:
         raise ValueError(f"image_rows: every row needs the same number of images, got {sorted(sizes)}")
-    n, gap = sizes.pop(), 3
+    n, gap = sizes.pop(), 2
     if fig is None:
         fig = plt.figure(figsize=(width, width * len(rows) * 32 / (n * (32 + gap)) * 1.08 + (0.35 if title else 0.1)))
     axes = np.atleast_1d(fig.subplots(len(rows), 1))
-    cmap = plt.get_cmap("gray").with_extremes(bad="0.6")
+    cmap = plt.get_cmap("gray").with_extremes(bad="0.72")
     centres = np.arange(n) * (32 + gap) + 15.5
     for r, ((label, imgs), ax) in enumerate(zip(rows, axes)):
         mosaic = np.full((32, n * (32 + gap) - gap), np.nan, dtype=np.float32)

@@ -46,7 +46,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "softmax_region_px": (90, 160, "pixels per side of the 3-class region plots"),
     # chapter 3 (helpers.nn: train_mlp / chapter3_mlp)
     "mlp_epochs": (50, 50, "epochs of the chapter-3 MLP 1024-64-36 (homework: 30-50)"),
-    "mlp_lr": (3e-3, 3e-3, "chapter-3 SGD learning rate (on the batch-summed loss, batch 32)"),
+    "mlp_lr": (6e-3, 6e-3, "chapter-3 SGD learning rate (on the batch-summed loss, batch 32; best of a sweep)"),
     "mlp_batch_size": (32, 32, "chapter-3 mini-batch size"),
     "mlp_lr_factors": ([0.1, 0.3, 1, 3, 10], [0.1, 0.3, 1, 3, 10],
                        "learning-rate study: multiples of mlp_lr (chapter 3; 1 is the chapter-3 network)"),
@@ -55,6 +55,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "ocr_page_size": ((1200, 1600), (3000, 4000), "(H, W) of the chapter-4 test photos (full: 12 megapixels)"),
     "ocr_sweep_levels": (3, 7, "degradation levels per curve on the chapter-4 robustness figure"),
     "ocr_sweep_pages": (1, 4, "pages averaged per degradation level (chapter 4)"),
+    "ocr_demo_size": ((900, 1200), (1200, 1600), "(H, W) of the chapter-4 slider and degradation-curve photos"),
     # chapter 5 (helpers.compression)
     "ae_epochs": (30, 100, "epochs of the chapter-5 autoencoder 1024-32-32-32-1024 (homework: 100)"),
     "ae_lr": (3e-5, 3e-5, "chapter-5 autoencoder learning rate (summed squared error, momentum 0.9; homework)"),

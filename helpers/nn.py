@@ -523,12 +523,14 @@ import os as _os
 import json as _json
 import sys as _sys
 import warnings as _warnings
+from contextlib import contextmanager as _contextmanager
+from typing import Iterator
 from pathlib import Path as _Path
 
 __all__ += [
     "ModelFileError", "save_params", "load_params", "CH3_SIZES", "CH3_ACTIVATIONS", "mlp_settings",
-    "mlp_cache_path", "default_snapshot_epochs", "train_with_snapshots", "train_mlp", "chapter3_mlp",
-    "lr_study", "confusion_matrix", "most_confused_pairs", "class_templates", "weight_mosaic",
+    "mlp_cache_path", "default_snapshot_epochs", "blas_threads", "train_with_snapshots", "train_mlp",
+    "chapter3_mlp", "lr_study", "confusion_matrix", "most_confused_pairs", "class_templates", "weight_mosaic",
 ]
 
 CH3_SIZES = (1024, 64, 36)
@@ -683,6 +685,23 @@ class _Progress:
             print(f"{self.label} epoch {epoch:3d}/{self.epochs}: {msg} ({history['seconds'][-1]:.1f} s)", flush=True)
 
 
+@_contextmanager
+def blas_threads(n: int | None = 1) -> Iterator[None]:
+    """Run the block with at most ``n`` BLAS threads (None: no limit), e.g. around :func:`fit`.
+
+    Mini-batch products (32 x 1024 times 1024 x 64) are too small to split across threads, and on
+    busy shared cores OpenBLAS's spinning threads made one epoch up to 40x slower here (0.15 s with
+    one thread against 6 s with two), so training runs single-threaded::
+
+        with nn.blas_threads(1):
+            nn.fit(X, Y, params, epochs=10, lr=1e-3)
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(n):
+        yield
+
+
 def train_with_snapshots(X: np.ndarray, Y: np.ndarray, params: dict, X_valid: np.ndarray, Y_valid: np.ndarray, *,
                          epochs: int, lr: float, batch_size: int = 32, rng: np.random.Generator | None = None,
                          snapshot_epochs: list[int] | None = None, layer: str | None = None,
@@ -712,11 +731,7 @@ def train_with_snapshots(X: np.ndarray, Y: np.ndarray, params: dict, X_valid: np
         bar.update(epoch, history)
 
     keep(0)
-    # One BLAS thread: batch-32 products are too small to split, and with threads competing for
-    # busy cores OpenBLAS's spinning made epochs up to 40x slower here (0.15 s vs 6 s on 2 shared cores).
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
+    with blas_threads(1):
         history = fit(X, Y, params, X_valid, Y_valid, epochs=epochs, lr=lr, batch_size=batch_size, rng=rng,
                       loss="cross_entropy", on_epoch=on_epoch)
     W = params["W" + layer]

@@ -540,7 +540,7 @@ def prepare_crops(layout: PageLayout, params: LayoutParams | None = None) -> np.
     out = np.ones((K, 32, 32), np.float32)
     norm, labels = layout.norm, layout.labels
     h_img, w_img = norm.shape
-    lo, hi = 2 * p.stroke_range[0], 2 * p.stroke_range[1]  # at 64 x 64
+    thin, thick = 2 * p.stroke_range[0], 2 * p.stroke_range[1]  # at 64 x 64
     for k in range(K):
         y1, x1, y2, x2 = (int(v) for v in layout.boxes[k])
         m = 2  # margin for antialiased edges
@@ -548,10 +548,11 @@ def prepare_crops(layout: PageLayout, params: LayoutParams | None = None) -> np.
         patch = norm[Y1:Y2, X1:X2]
         core = np.isin(labels[Y1:Y2, X1:X2], layout.members[k])
         mine = ndimage.binary_dilation(core)
-        lo = float(np.percentile(patch[core], 10)) if core.any() else 0.0
-        hi = float(np.median(patch[~mine])) if (~mine).sum() > 8 else 1.0
-        hi = max(hi, lo + 0.2)
-        amount = np.where(mine, np.clip((hi - patch) / (hi - lo), 0.0, 1.0), 0.0).astype(np.float32)
+        ink_level = float(np.percentile(patch[core], 10)) if core.any() else 0.0
+        paper_level = float(np.median(patch[~mine])) if (~mine).sum() > 8 else 1.0
+        paper_level = max(paper_level, ink_level + 0.2)
+        amount = np.where(mine, np.clip((paper_level - patch) / (paper_level - ink_level), 0.0, 1.0), 0.0)
+        amount = amount.astype(np.float32)
         # square canvas with the ink box centred; its inner part maps to the 64 x 64 crop
         side = max(y2 - y1, x2 - x1, 1)
         canvas_side = int(math.ceil(side / p.fill * 32))
@@ -564,11 +565,11 @@ def prepare_crops(layout: PageLayout, params: LayoutParams | None = None) -> np.
         a64 = _resize(canvas[m:m + canvas_side, m:m + canvas_side], (64, 64),
                       "bilinear" if canvas_side < 128 else "box")
         width = stroke_width(a64 > 0.5) if p.normalize_stroke else 0.0
-        if 0 < width < lo - 0.5:
-            size = int(round(lo - width)) + 1
+        if 0 < width < thin - 0.5:
+            size = int(round(thin - width)) + 1
             a64 = ndimage.grey_dilation(a64, size=(size, size))
-        elif width > hi + 0.5:
-            size = int(min(round(width - hi), width / 2)) + 1
+        elif width > thick + 0.5:
+            size = int(min(round(width - thick), width / 2)) + 1
             if size > 1:
                 a64 = ndimage.grey_erosion(a64, size=(size, size))
         a64 = np.clip(a64 * 1.25, 0.0, 1.0)
@@ -1055,8 +1056,8 @@ def plot_threshold(ax, layout: PageLayout):
 
 
 def plot_crops(crops: np.ndarray, titles: Sequence[str] | None = None, ncols: int = 16, size: float = 0.7,
-               suptitle: str | None = None):
-    """A grid of 32x32 images (ink dark) with optional titles."""
+               suptitle: str | None = None, row_labels: Sequence[str] | None = None):
+    """A grid of 32x32 images (ink dark) with optional titles and a label left of each row."""
     import matplotlib.pyplot as plt
 
     n = len(crops)
@@ -1069,6 +1070,8 @@ def plot_crops(crops: np.ndarray, titles: Sequence[str] | None = None, ncols: in
             ax.imshow(crops[i], cmap="gray", vmin=0, vmax=1)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8, pad=2)
+    for r, label in enumerate(row_labels or []):
+        axs[r, 0].text(-0.15, 0.5, label, transform=axs[r, 0].transAxes, ha="right", va="center", fontsize=9)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
@@ -1131,9 +1134,9 @@ def plot_reading(reading: PageReading, true_lines: Sequence[str] | None = None, 
 
 DEGRADATIONS: dict[str, tuple[str, list, str]] = {
     # name: (make_test_page argument, levels, axis label)
-    "noise": ("noise", [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4], "sensor noise (standard deviation, gray levels / 255)"),
-    "blur": ("blur", [0.0, 3.0, 6.0, 9.0, 12.0, 16.0, 24.0], "blur (gaussian sigma, pixels of a 4000-px-wide photo)"),
-    "rotation": ("angle_deg", [0.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0], "rotation of the page (degrees)"),
+    "noise": ("noise", [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4], "noise sd (gray levels in [0, 1])"),
+    "blur": ("blur", [0.0, 3.0, 6.0, 9.0, 12.0, 16.0, 24.0], "blur sigma (px of a 4000-px photo)"),
+    "rotation": ("angle_deg", [0.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0], "rotation (degrees)"),
 }
 
 

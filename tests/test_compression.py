@@ -129,6 +129,9 @@ def test_training_lowers_the_loss_and_keeps_snapshots():
     assert h["valid_psnr"][-1] > h["valid_psnr0"] and len(h["valid_psnr"]) == 20
     assert sorted(h["snapshots"]) == [0, 5, 20] and h["snapshots"][5].shape == (3, 64)
     np.testing.assert_allclose(h["snapshots"][20], C.reconstruct(params, X[:3]), rtol=1e-6)
+    out = C.reconstruct(params, X[:30])            # validation numbers are those of the final network
+    assert h["valid_loss"][-1] == pytest.approx(np.sum((out - X[:30]) ** 2) / 30, rel=1e-5)
+    assert h["valid_psnr"][-1] == pytest.approx(C.psnr(X[:30], out), rel=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------

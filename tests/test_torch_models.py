@@ -52,8 +52,9 @@ def _torch_grads(model, X, Y):
     logits = model(torch.from_numpy(X))
     loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(Y.argmax(1)), reduction="sum")
     loss.backward()
-    return float(loss.detach()), {"Wlayer1": model.layer1.weight.grad.numpy().T, "blayer1": model.layer1.bias.grad.numpy(),
-                         "Woutput": model.output.weight.grad.numpy().T, "boutput": model.output.bias.grad.numpy()}
+    grads = {"Wlayer1": model.layer1.weight.grad.numpy().T, "blayer1": model.layer1.bias.grad.numpy(),
+             "Woutput": model.output.weight.grad.numpy().T, "boutput": model.output.bias.grad.numpy()}
+    return float(loss.detach()), grads
 
 
 def test_mlp_autograd_gradients_equal_numpy_backprop():
