@@ -519,13 +519,13 @@ def fit(X: np.ndarray, Y: np.ndarray, params: dict, X_valid: np.ndarray | None =
 # during training, and the small analyses of chapter 3 (confusion matrix, weight mosaics).
 # ----------------------------------------------------------------------------------------------
 import hashlib as _hashlib
-import os as _os
 import json as _json
+import os as _os
 import sys as _sys
 import warnings as _warnings
 from contextlib import contextmanager as _contextmanager
-from typing import Iterator
 from pathlib import Path as _Path
+from typing import Iterator
 
 __all__ += [
     "ModelFileError", "save_params", "load_params", "CH3_SIZES", "CH3_ACTIVATIONS", "mlp_settings",

@@ -192,9 +192,17 @@ def read_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(p) as im:
             im = ImageOps.exif_transpose(im)
-            if im.mode not in ("RGB", "L"):
-                im = im.convert("RGBA").convert("RGB") if "A" in im.mode or im.mode == "P" else im.convert("RGB")
-            arr = np.asarray(im.convert("RGB"))
+            if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float gray: scale to 8 bits
+                x = np.asarray(im, dtype=np.float64)
+                x = x / (65535.0 if x.max() > 255 else 255.0)
+                arr = np.repeat((np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)[..., None], 3, axis=2)
+            elif "A" in im.getbands() or "transparency" in im.info:  # transparent parts become white paper
+                rgba = im.convert("RGBA")
+                paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                paper.alpha_composite(rgba)
+                arr = np.asarray(paper.convert("RGB"))
+            else:
+                arr = np.asarray(im.convert("RGB"))
     except UnidentifiedImageError:
         raise OCRImageError(f"{path}: not an image file (PIL cannot identify it; use a JPEG or PNG photo)") from None
     except (OSError, ValueError, SyntaxError) as exc:

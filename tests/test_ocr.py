@@ -250,6 +250,14 @@ def test_read_image_errors(tmp_path):
     good = tmp_path / "gray.png"
     Image.fromarray(np.full((40, 50), 200, np.uint8)).save(good)
     assert ocr.read_image(good).shape == (40, 50, 3)
+    rgba = np.zeros((40, 50, 4), np.uint8)   # transparent black everywhere ...
+    rgba[10:30, 20:24] = (0, 0, 0, 255)      # ... except an opaque black stroke
+    Image.fromarray(rgba).save(tmp_path / "clear.png")
+    img = ocr.read_image(tmp_path / "clear.png")
+    assert img[0, 0].tolist() == [255, 255, 255] and img[15, 21].tolist() == [0, 0, 0]
+    deep = np.full((40, 50), 50000, np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert 180 < ocr.read_image(tmp_path / "deep.png").mean() < 200   # 16-bit gray scaled to 8 bits
 
 
 def test_model_names():
