@@ -5,13 +5,15 @@ The classic pipeline of the homework, built with scikit-image and sized for phon
     photo (H, W, 3) uint8
       -> grayscale, box-downscaled to a working size (at most ``max_side`` pixels a side)
       -> illumination correction (divide by a background estimated by max-pooling + grey closing)
-      -> denoising (a small gaussian) -> global threshold (Otsu + an offset)
+      -> denoising (a small gaussian) -> one global threshold (Otsu's, kept out of the paper's noise,
+         plus an offset)
       -> binary closing, connected components (``measure.label`` / ``regionprops``)
       -> merge pieces of one character (stacked pieces, e.g. a broken stroke), drop specks
       -> lines (skew estimated from the box centres, then 1-D clustering), left-to-right order,
          word gaps -> spaces
-      -> crops prepared like the training images (square, 32x32, ink dark, stroke width normalized)
-      -> one batch through a character classifier -> text lines
+      -> crops prepared like the training images (square, 32x32, ink dark, stroke width brought into
+         the training range)
+      -> one batch through a character classifier, words read as all letters or all digits -> lines
 
 ::
 
@@ -30,20 +32,20 @@ import contextlib
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from . import config
 from .data import CLASSES
 
 __all__ = [
     "LayoutParams", "PageLayout", "PageReading", "TestPage", "HOMEWORK_PAGES",
     "findLetters", "analyze_page", "prepare_crops", "read_page", "load_classifier", "load_reader",
     "make_test_page", "char_accuracy", "edit_distance", "line_count_correct", "evaluate_reader",
-    "decode", "resolve_model", "stroke_width", "confusions", "random_lines", "char_correct", "degradation_curve", "DEGRADATIONS",
+    "decode", "resolve_model", "stroke_width", "confusions", "random_lines", "char_correct",
+    "degradation_curve", "DEGRADATIONS",
     "plot_layout", "plot_steps", "plot_threshold", "plot_crops", "plot_reading", "text_bounds",
     "OCRImageError", "read_image", "MODELS",
 ]
@@ -66,8 +68,8 @@ class LayoutParams:
     """Settings of the reading pipeline (lengths are relative, so they work at any resolution).
 
     max_side:         the photo is box-downscaled by an integer factor to at most this many pixels a side
-    threshold_offset: added to the Otsu threshold of the illumination-corrected image (paper = 1);
-                      positive keeps more (fainter) ink, negative less
+    threshold_offset: added to the threshold of the illumination-corrected image (paper = 1), which is
+                      Otsu's unless that lies in the paper's noise; positive keeps more (fainter) ink
     morph_size:       radius (working pixels) of the binary closing that mends broken strokes; 0 = none
     denoise:          sigma (working pixels) of the gaussian applied before thresholding
     merge:            merge components stacked above each other (pieces of one character)
@@ -105,7 +107,7 @@ class PageLayout:
     gray:      (h, w) float32 grayscale of the downscaled photo, in [0, 1]
     background:(h, w) float32 the estimated paper brightness
     norm:      (h, w) float32 gray / background, clipped to [0, 1] (paper about 1)
-    threshold: the threshold applied to the smoothed ``norm``
+    threshold: the threshold applied to the smoothed ratio gray / background
     ink:       (h, w) bool, after thresholding and closing (True = ink)
     labels:    (h, w) int32 connected components of ``ink`` (0 = paper)
     boxes:     (K, 4) int [y1, x1, y2, x2] (y2, x2 exclusive) of the kept characters, reading order
@@ -161,7 +163,7 @@ class PageReading:
     layout: the :class:`PageLayout` (boxes in working pixels, ``layout.boxes_full()`` in input pixels)
     crops:  (K, 32, 32) float32 the classifier's inputs, in reading order
     probs:  (K, 36) float32 the classifier's outputs
-    chars:  the K recognized characters (``CLASSES[probs.argmax(1)]``)
+    chars:  the K recognized characters in reading order (:func:`decode` of ``probs``)
     """
 
     lines: list
