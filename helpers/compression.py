@@ -53,25 +53,7 @@ AE_LAYER_NAMES = ("layer1", "hidden", "hidden2", "output")  # the homework's par
 CACHE_FORMAT = 1  # bump when the cached autoencoder files change meaning
 
 
-@contextmanager
-def blas_threads(n: int | None = 1) -> Iterator[None]:
-    """Limit numpy's BLAS to ``n`` threads inside the block (``None``: leave it alone).
-
-    The autoencoder's matrix products are small (36 x 1024 @ 1024 x 32), and measured on the
-    book's 2-core machine while other processes kept the cores busy, OpenBLAS's default two
-    threads made an epoch 15x slower (2.8 s instead of 0.19 s) as they wait for each other.
-    One thread is also reproducible: the thread count changes the order of float sums.
-    """
-    if n is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=int(n), user_api="blas"):
-        yield
+blas_threads = config.blas_threads  # one BLAS-thread policy for the book (see helpers.config)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -523,9 +523,9 @@ import json as _json
 import os as _os
 import sys as _sys
 import warnings as _warnings
-from contextlib import contextmanager as _contextmanager
 from pathlib import Path as _Path
-from typing import Iterator
+
+from . import config as _config
 
 __all__ += [
     "ModelFileError", "save_params", "load_params", "CH3_SIZES", "CH3_ACTIVATIONS", "mlp_settings",
@@ -685,21 +685,7 @@ class _Progress:
             print(f"{self.label} epoch {epoch:3d}/{self.epochs}: {msg} ({history['seconds'][-1]:.1f} s)", flush=True)
 
 
-@_contextmanager
-def blas_threads(n: int | None = 1) -> Iterator[None]:
-    """Run the block with at most ``n`` BLAS threads (None: no limit), e.g. around :func:`fit`.
-
-    Mini-batch products (32 x 1024 times 1024 x 64) are too small to split across threads, and on
-    busy shared cores OpenBLAS's spinning threads made one epoch up to 40x slower here (0.15 s with
-    one thread against 6 s with two), so training runs single-threaded::
-
-        with nn.blas_threads(1):
-            nn.fit(X, Y, params, epochs=10, lr=1e-3)
-    """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(n):
-        yield
+blas_threads = _config.blas_threads  # one BLAS-thread policy for the book (see helpers.config)
 
 
 def train_with_snapshots(X: np.ndarray, Y: np.ndarray, params: dict, X_valid: np.ndarray, Y_valid: np.ndarray, *,
