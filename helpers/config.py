@@ -71,6 +71,14 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     # chapter 6 (helpers.torch_models)
     "cnn_epochs": (2, 12, "epochs of the small CNN on the character set (chapter 6, ocr --model cnn)"),
     "squeeze_pretrain_epochs": (1, 5, "epochs of SqueezeNet 1.1 pretraining on the character set (chapter 6)"),
+    # chapter 6 notebook (helpers.torch_models, fine-tuning experiments section)
+    "torch_mlp_epochs": (2, 5, "epochs of the numpy-vs-PyTorch MLP comparison on identical batches (chapter 6)"),
+    "digits_cnn_epochs": (1, 8, "epochs of the small CNN trained on the 3,000-digit MNIST pool (chapter 6)"),
+    "ft_labels_per_class": ([1, 10], [1, 5, 10, 50], "labelled MNIST digits per class in the fine-tuning study"),
+    "ft_seeds": (1, 3, "labelled subsets (and head initialisations) per point of the fine-tuning study"),
+    "ft_steps": (15, 60, "Adam steps of every probe / fine-tune / from-scratch run (chapter 6)"),
+    "ft_eval_per_class": (20, 100, "held-out MNIST digits per class that score the fine-tuning runs"),
+    "ft_curve_per_class": (10, 15, "held-out MNIST digits per class behind the fine-tuning curves"),
 }
 
 
