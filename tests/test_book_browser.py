@@ -47,7 +47,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def site():
     env = dict(os.environ, BOOK_MODE="quick")
     proc = subprocess.run(
-        [sys.executable, "-m", "jupyter_book.cli.main", "build", str(ROOT), "-W", "-n", "--keep-going"],
+        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT), "-W", "-n", "--keep-going"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600,
     )
     assert proc.returncode == 0, "quick book build failed or warned:\n" + proc.stdout[-6000:] + proc.stderr[-3000:]
