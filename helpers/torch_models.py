@@ -1050,7 +1050,7 @@ import copy as _copy
 
 __all__ += [
     "train_same_batches", "mnist_target_task", "labelled_subset", "digits_cnn", "finetune_backbone",
-    "FT_STRATEGIES", "FT_SETTINGS", "adapt", "finetune_experiment",
+    "backbone_features", "FT_STRATEGIES", "FT_SETTINGS", "adapt", "finetune_experiment",
 ]
 
 
@@ -1203,8 +1203,13 @@ def finetune_backbone(source: str = "auto", progress: bool = True,
 
 FT_STRATEGIES = ("probe", "finetune", "scratch", "scratch_cnn")
 # One budget for all strategies: the same labelled images, steps, batch size, optimizer and
-# schedule (Adam, one-cycle: SqueezeNet has no batch norm and needs the warm-up from scratch);
-# only the peak learning rate differs (a new head alone tolerates a larger one).
+# schedule (Adam, one-cycle: SqueezeNet has no batch norm and needs the warm-up from scratch), no
+# augmentation; only the peak learning rate differs (each the best of a small sweep at 1, 10 and
+# 50 labels per class: probe 1e-3/3e-3/1e-2, fine-tune 3e-4/1e-3, SqueezeNet from scratch
+# 3e-4/1e-3/2e-3, small CNN 1e-3/3e-3/1e-2). head_bias: the new SqueezeNet classifier's biases
+# start there instead of 0. Its output passes a ReLU, and a class whose channel starts negative
+# on all its training images gets no gradient and is never predicted (with 0, 2 of 5 one-label
+# probe runs lost a class that way; with 1.0, none).
 FT_SETTINGS = dict(batch_size=32, optimizer="adam", schedule="onecycle", weight_decay=0.0, augment=False,
                    head_bias=1.0, lr={"probe": 1e-3, "finetune": 3e-4, "scratch": 1e-3, "scratch_cnn": 3e-3})
 
@@ -1222,8 +1227,10 @@ class _Head(nn.Module):
 
 
 @torch.no_grad()
-def _features(model: SqueezeNetClassifier, data: Any, batch_size: int = 100) -> torch.Tensor:
-    """SqueezeNet feature maps ``(N, 512, h, w)`` (eval mode) for images in any :func:`as_tensors` form."""
+def backbone_features(model: SqueezeNetClassifier, data: Any, batch_size: int = 100) -> torch.Tensor:
+    """What a SqueezeNet's classifier sees: the feature maps ``(N, 512, h, w)`` (``(N, 512, 3, 3)`` for
+    32x32 input with the stride-1 stem), computed in eval mode without gradients, for images in any
+    :func:`as_tensors` form. A linear probe trains on these (the backbone then runs once per image)."""
     x, _ = as_tensors(data)
     model.eval()
     return torch.cat([model.features(model.preprocess(x[s:s + batch_size])) for s in range(0, len(x), batch_size)])
@@ -1284,15 +1291,19 @@ def adapt(strategy: str, backbone: SqueezeNetClassifier, train_set: Any, eval_se
           head_bias: float | None = None) -> dict:
     """One run on the target task; ``backbone`` is not changed.
 
-    strategy: ``'probe'`` (linear probe: the backbone frozen, only a new ``n_classes`` head trained),
-    ``'finetune'`` (a copy of the backbone with a new head, every weight trained) or ``'scratch'``
-    (the same SqueezeNet 1.1 from a random initialisation, every weight trained). Each gets the same
+    strategy: ``'probe'`` (linear probe: the backbone frozen, only a new ``n_classes`` head trained,
+    on :func:`backbone_features`), ``'finetune'`` (a copy of the backbone with a new head, every
+    weight trained), ``'scratch'`` (the same SqueezeNet 1.1 from a random initialisation, every
+    weight trained) or ``'scratch_cnn'`` (a :class:`SmallCNN` from scratch). Each gets the same
     budget: ``steps`` Adam steps of ``batch_size`` images from ``train_set`` (``(N, 32, 32)`` images,
     labels ``0..n_classes-1``), one-cycle schedule; lr and batch size default to :data:`FT_SETTINGS`.
-    The new head is drawn with seed ``seed`` (so probe and fine-tune start from the same head).
+    The new head is drawn with seed ``seed`` (so probe and fine-tune start from the same head), its
+    biases set to ``head_bias`` (default ``FT_SETTINGS['head_bias']``; SqueezeNet only).
 
     Returns ``{'strategy', 'acc' (on eval_set), 'curve_steps', 'curve_acc' (accuracy on curve_set,
-    default eval_set, at ``curve_points`` steps from 0 to steps), 'loss' (per step), 'seconds'}``.
+    default eval_set, at ``curve_points`` steps from 0 to steps), 'loss' (per step),
+    'never_predicted' (classes the final model predicts for no image of eval_set), 'seconds',
+    'n_train', 'lr'}``.
     ``features``: optional ``{'train': ..., 'eval': ..., 'curve': ...}`` feature maps of the
     backbone for the probe (computed here when missing).
     """
@@ -1321,7 +1332,7 @@ def adapt(strategy: str, backbone: SqueezeNetClassifier, train_set: Any, eval_se
         features = dict(features or {})
         for key, d in (("train", train_set), ("eval", eval_set), ("curve", curve_set)):
             if key not in features:
-                features[key] = _features(model, d)
+                features[key] = backbone_features(model, d)
         head = _Head(model.classifier)
         x = features["train"]
         ev, cv = (features["eval"], as_tensors(eval_set)[1]), (features["curve"], as_tensors(curve_set)[1])
@@ -1340,12 +1351,13 @@ def adapt(strategy: str, backbone: SqueezeNetClassifier, train_set: Any, eval_se
     losses = _fit_steps(trained, x, y, steps=steps, lr=lr, batch_size=batch_size, optimizer=s["optimizer"],
                         schedule=s["schedule"], weight_decay=s["weight_decay"],
                         augment=random_affine() if s["augment"] else None, seed=seed, on_step=on_step)
-    acc = evaluate(trained, ev, batch_size=100)[1]
+    _, acc, pred = evaluate(trained, ev, batch_size=100)
     return dict(strategy=strategy, acc=acc, curve_steps=at, curve_acc=curve, loss=losses,
-                seconds=time.perf_counter() - t0, n_train=len(y), lr=lr)
+                never_predicted=int(n_classes - len(np.unique(pred))), seconds=time.perf_counter() - t0,
+                n_train=len(y), lr=lr)
 
 
-FT_VERSION = 1  # bump when adapt/finetune_experiment change what they compute (part of the cache key)
+FT_VERSION = 2  # bump when adapt/finetune_experiment change what they compute (part of the cache key)
 
 
 def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | None = None,
@@ -1392,12 +1404,12 @@ def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | 
                 print(f"finetune_experiment: loaded the results from {path} (delete it to run again)")
             return dict(result, path=str(path), cached=True)
     t0 = time.perf_counter()
-    feats_eval, feats_curve = _features(backbone, eval_set), _features(backbone, curve_set)
+    feats_eval, feats_curve = backbone_features(backbone, eval_set), backbone_features(backbone, curve_set)
     runs = []
     for seed in range(n_seeds):
         for k in ks:
             train_set = labelled_subset(pool, k, seed=100 + seed)
-            feats = dict(train=_features(backbone, train_set), eval=feats_eval, curve=feats_curve)
+            feats = dict(train=backbone_features(backbone, train_set), eval=feats_eval, curve=feats_curve)
             for strategy in FT_STRATEGIES:
                 r = adapt(strategy, backbone, train_set, eval_set, steps=steps, seed=seed, curve_set=curve_set,
                           features=feats)
