@@ -1410,13 +1410,15 @@ def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | 
         for k in ks:
             train_set = labelled_subset(pool, k, seed=100 + seed)
             feats = dict(train=backbone_features(backbone, train_set), eval=feats_eval, curve=feats_curve)
+            line = []
             for strategy in FT_STRATEGIES:
                 r = adapt(strategy, backbone, train_set, eval_set, steps=steps, seed=seed, curve_set=curve_set,
                           features=feats)
                 runs.append(dict(r, k=k, seed=seed))
-                if progress:
-                    print(f"{k:3d} labels/class, seed {seed}: {strategy:8s} {100 * r['acc']:5.1f}%  "
-                          f"({r['seconds']:.1f} s)", flush=True)
+                line.append(f"{strategy} {100 * r['acc']:.1f}%")
+            if progress:
+                print(f"{k:3d} labels/class, subset {seed}: " + ", ".join(line)
+                      + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     table = {s: {k: float(np.mean([r["acc"] for r in runs if r["strategy"] == s and r["k"] == k])) for k in ks}
              for s in FT_STRATEGIES}
     std = {s: {k: float(np.std([r["acc"] for r in runs if r["strategy"] == s and r["k"] == k])) for k in ks}
