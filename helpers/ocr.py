@@ -640,16 +640,16 @@ def read_page(image, classifier: Classifier, *, details: bool = False,
 def load_classifier(model: str = "best", progress: bool = True) -> Classifier:
     """A trained character classifier ``f(images (N, 32, 32) float32 ink dark) -> (N, 36) probs``.
 
-    model: 'mlp' (chapter 3's numpy 1024-64-36, :func:`helpers.nn.chapter3_mlp`), 'cnn' (chapter 6's
+    model: 'mlp' (chapter 3's numpy 1024-64-36, :func:`helpers.mlp.chapter3_mlp`), 'cnn' (chapter 6's
            small CNN, :func:`helpers.torch_models.load_classifier`) or 'best' (the CNN when PyTorch is
            installed, else the MLP). Trains and caches the model on first use (progress bars on stderr).
     The returned function has an attribute ``model_name``.
     """
     name = resolve_model(model)
     if name == "mlp":
-        from . import nn
+        from . import mlp, nn
 
-        params, _info = nn.chapter3_mlp(progress=progress)
+        params, _info = mlp.chapter3_mlp(progress=progress)
 
         def classify(images: np.ndarray) -> np.ndarray:
             images = np.asarray(images, dtype=np.float32)
