@@ -319,16 +319,7 @@ def _check_entries(loss_fn: Callable[[], float], params: dict, k: str, n_per_arr
     p, grad = params[k], np.array(params["grad_" + k], dtype=np.float64)
     flat_idx = (np.arange(p.size) if n_per_array is None or p.size <= n_per_array
                 else rng.choice(p.size, int(n_per_array), replace=False))
-    numeric = np.empty(len(flat_idx))
-    for j, i in enumerate(flat_idx):
-        idx = np.unravel_index(i, p.shape)
-        old = p[idx]
-        p[idx] = old + eps
-        up = loss_fn()
-        p[idx] = old - eps
-        down = loss_fn()
-        p[idx] = old
-        numeric[j] = (up - down) / (2 * eps)
+    numeric = nn.numerical_gradient(loss_fn, p, eps, entries=flat_idx)
     return nn.relative_error(grad.reshape(-1)[flat_idx], numeric)
 
 

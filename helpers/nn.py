@@ -278,24 +278,27 @@ def lr_decay(lr0: float, epoch: int, factor: float = 0.9, every: int = 20) -> fl
 # ----------------------------------------------------------------------------------------------
 # Gradient checking
 # ----------------------------------------------------------------------------------------------
-def numerical_gradient(f: Callable[[], float], param_array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[], float], param_array: np.ndarray, eps: float = 1e-6,
+                       entries: np.ndarray | None = None) -> np.ndarray:
     """Central differences: ``(f(p + eps e_i) - f(p - eps e_i)) / (2 eps)`` for every entry.
 
     ``f()`` takes no argument and must read ``param_array`` (which is perturbed in place and
-    restored). Returns an array shaped like ``param_array``. Use float64.
+    restored). Returns an array shaped like ``param_array``; or, with ``entries`` (flat indices,
+    to sample a large array), the derivatives at those entries only, shape ``(len(entries),)``.
+    Use float64.
     """
-    grad = np.zeros(param_array.shape, dtype=np.float64)
-    it = np.nditer(param_array, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
+    flat = np.arange(param_array.size) if entries is None else np.asarray(entries).reshape(-1)
+    grad = np.zeros(flat.size, dtype=np.float64)
+    for j, k in enumerate(flat):
+        i = np.unravel_index(k, param_array.shape)
         old = param_array[i].copy()
         param_array[i] = old + eps
         up = f()
         param_array[i] = old - eps
         down = f()
         param_array[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad
+        grad[j] = (up - down) / (2 * eps)
+    return grad.reshape(param_array.shape) if entries is None else grad
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,6 +1,5 @@
 """book/_ext/book_build.py: one execution cache per mode and per version of helpers/."""
 import importlib.util
-import os
 from pathlib import Path
 from types import SimpleNamespace
 

@@ -1,7 +1,6 @@
 """Tests of helpers.compression: PCA identities, PSNR against scikit-image, the homework's momentum
 update and schedule, autoencoder gradients, the training cache, the conv autoencoder, input errors."""
 import os
-import warnings
 
 import numpy as np
 import pytest

@@ -1,5 +1,4 @@
 """helpers.config: one switch, one place for budgets, atomic cache writes."""
-import os
 
 import numpy as np
 import pytest

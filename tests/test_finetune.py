@@ -11,15 +11,7 @@ from helpers import config, data, nn
 from helpers import torch_models as tm
 
 
-@pytest.fixture(autouse=True)
-def _tmp_cache(tmp_path, monkeypatch):
-    """Each test gets its own data cache (nothing touches data/) and one torch thread."""
-    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("BOOK_DEVICE", raising=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_cache")  # tests/conftest.py
 
 
 def _digits(n_per_class=12, n_classes=10, seed=0, split="tiny"):

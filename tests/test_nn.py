@@ -347,3 +347,13 @@ def test_divergence_is_reported():
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
         with np.errstate(all="ignore"):
             nn.fit(X * 1e3, Y, params, epochs=50, lr=10.0, batch_size=40, loss="squared_error", rng=r)
+
+
+def test_numerical_gradient_on_sampled_entries():
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((4, 3))
+    f = lambda: float(np.sum(np.sin(W) * np.arange(12).reshape(4, 3)))
+    full = nn.numerical_gradient(f, W)
+    picked = np.array([0, 5, 11])
+    assert np.allclose(nn.numerical_gradient(f, W, entries=picked), full.reshape(-1)[picked])
+    assert np.allclose(full, np.cos(W) * np.arange(12).reshape(4, 3), atol=1e-8)

@@ -13,18 +13,7 @@ from helpers import torch_models as tm
 
 
 
-@pytest.fixture(autouse=True)
-def _tmp_cache(tmp_path, monkeypatch):
-    """Every test gets its own data cache, so nothing touches data/ and tests do not share files.
-
-    One torch thread: these tiny batches gain nothing from two, and on a shared 2-core machine two
-    OpenMP threads that wait for a busy core make small steps 10-100x slower."""
-    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("BOOK_DEVICE", raising=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_cache")  # tests/conftest.py
 
 
 def _numpy_params(rng, hidden="layer1", n_in=1024, n_hidden=64, n_out=36):
