@@ -46,6 +46,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site():
     env = dict(os.environ, BOOK_MODE="quick")
+    env.pop("MPLBACKEND", None)  # a forced backend in the kernels would turn glued figures into text
     proc = subprocess.run(
         [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT), "-W", "-n", "--keep-going"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600,
@@ -125,6 +126,9 @@ def test_pages_in_the_browser(site, browser):
             return c.innerText; }""")
         if "$$" in raw or re.search(r"(?<![\\\w])\$[^$\s][^$]*\\[a-zA-Z]+[^$]*\$", raw):
             problems.append(f"{rel}: raw TeX left unrendered")
+        # figures are pictures, not the text repr of a Figure object
+        if re.search(r"<Figure size \d+x\d+ with \d+ Axes>", page.evaluate("document.body.innerText")):
+            problems.append(f"{rel}: a figure rendered as text ('<Figure size ...>'), not as an image")
         # every image loaded
         broken = page.evaluate("""Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
             .map(i => (i.getAttribute('src') || '').slice(0, 80))""")
