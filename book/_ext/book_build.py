@@ -5,7 +5,7 @@
   state would bloat the page.
 - Drops sphinx-thebe's CDN-pointing scripts (no live-kernel launch offline).
 - Gives every BOOK_MODE its own jupyter-cache folder, keyed also by a hash of ``helpers/``
-  and ``requirements.txt``: jupyter-cache keys notebooks on their code cells only, so without
+  and ``requirements.txt`` (and the benchmark figures the performance page reads): jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
   package would not re-execute the chapters that import it.
 """
@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def code_fingerprint(root: Path = ROOT) -> str:
     """Hash of everything outside the notebooks that can change their outputs."""
     h = hashlib.sha256()
-    files = sorted((root / "helpers").rglob("*.py")) + [root / "requirements.txt"]
+    # benchmarks/latest.json: book/performance.md reads it
+    files = sorted((root / "helpers").rglob("*.py")) + [root / "requirements.txt", root / "benchmarks" / "latest.json"]
     for f in files:
         if f.exists() and "__pycache__" not in f.parts:
             h.update(str(f.relative_to(root)).encode())
