@@ -771,22 +771,31 @@ def train_or_load(name: str, build_fn: Callable[[], nn.Module], train_fn: Callab
 CNN_SETTINGS = dict(lr=2e-3, batch_size=64, optimizer="adam", weight_decay=1e-4, augment=True, seed=0)
 
 
+def _train_on_characters(name: str, build_fn: Callable[[], nn.Module], settings: dict, epochs_budget: str,
+                         label: str, progress: bool, force: bool) -> tuple[nn.Module, dict]:
+    """Train ``build_fn()`` on ``load_book_data('train')`` (validated on 'valid') for
+    ``budget(epochs_budget)`` epochs with ``settings`` (optimizer, lr, batch size, optional
+    ``weight_decay`` / ``schedule``, ``augment`` with :func:`random_affine`), cached by :func:`train_or_load`."""
+    from . import data
+
+    train_set, valid_set = data.load_book_data("train"), data.load_book_data("valid")
+    s = dict(settings, epochs=int(config.budget(epochs_budget)), source=train_set.source,
+             data=fingerprint(train_set, valid_set))
+    extra = {k: s[k] for k in ("weight_decay", "schedule") if k in s}
+
+    def fit(model: nn.Module) -> dict:
+        return train(model, train_set, valid_set, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
+                     optimizer=s["optimizer"], seed=s["seed"], augment=random_affine() if s["augment"] else None,
+                     progress=progress, name=label, **extra)
+
+    return train_or_load(name, build_fn, fit, s, force=force, verbose=progress)
+
+
 def book_cnn(progress: bool = True, force: bool = False) -> tuple[SmallCNN, dict]:
     """The :class:`SmallCNN` trained on ``load_book_data('train')`` (validated on 'valid') for
     ``budget('cnn_epochs')`` epochs with :data:`CNN_SETTINGS` (Adam, random small shifts,
     rotations and scalings), cached by :func:`train_or_load`. Used by chapter 6 and ``ocr --model cnn``."""
-    from . import data
-
-    train_set, valid_set = data.load_book_data("train"), data.load_book_data("valid")
-    s = dict(CNN_SETTINGS, epochs=int(config.budget("cnn_epochs")), source=train_set.source,
-             data=fingerprint(train_set, valid_set))
-
-    def fit(model: nn.Module) -> dict:
-        return train(model, train_set, valid_set, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
-                     optimizer=s["optimizer"], weight_decay=s["weight_decay"], seed=s["seed"],
-                     augment=random_affine() if s["augment"] else None, progress=progress, name="SmallCNN")
-
-    return train_or_load("cnn_chars", SmallCNN, fit, s, force=force, verbose=progress)
+    return _train_on_characters("cnn_chars", SmallCNN, CNN_SETTINGS, "cnn_epochs", "SmallCNN", progress, force)
 
 
 SQUEEZE_SETTINGS = dict(lr=1e-3, batch_size=64, optimizer="adam", schedule="onecycle", augment=True, seed=0)
@@ -799,18 +808,8 @@ def pretrained_squeezenet(progress: bool = True, force: bool = False) -> tuple[S
     by :func:`train_or_load`: the book's stand-in for ImageNet weights (chapter 6). The warm-up of
     the one-cycle schedule matters: with a constant learning rate of 1e-3 this network (no batch
     norm) shrank its outputs to uniform and stayed at loss ln 36 for three epochs of 3,600 images."""
-    from . import data
-
-    train_set, valid_set = data.load_book_data("train"), data.load_book_data("valid")
-    s = dict(SQUEEZE_SETTINGS, epochs=int(config.budget("squeeze_pretrain_epochs")), source=train_set.source,
-             data=fingerprint(train_set, valid_set))
-
-    def fit(model: nn.Module) -> dict:
-        return train(model, train_set, valid_set, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
-                     optimizer=s["optimizer"], schedule=s["schedule"], seed=s["seed"],
-                     augment=random_affine() if s["augment"] else None, progress=progress, name="SqueezeNet 1.1")
-
-    return train_or_load("squeezenet_chars", squeezenet, fit, s, force=force, verbose=progress)
+    return _train_on_characters("squeezenet_chars", squeezenet, SQUEEZE_SETTINGS, "squeeze_pretrain_epochs",
+                                "SqueezeNet 1.1", progress, force)
 
 
 def load_classifier(kind: str = "cnn", progress: bool = True) -> Callable[[np.ndarray], np.ndarray]:
@@ -823,7 +822,7 @@ def load_classifier(kind: str = "cnn", progress: bool = True) -> Callable[[np.nd
     """
     if kind != "cnn":
         raise ValueError(f"load_classifier: unknown kind {kind!r}; available: 'cnn' "
-                         "(the numpy MLP lives in helpers.nn)")
+                         "(the numpy MLP is helpers.mlp.chapter3_mlp)")
     model, _ = book_cnn(progress=progress)
 
     def predict(images: np.ndarray) -> np.ndarray:
