@@ -108,6 +108,23 @@ def test_every_toc_page_is_built(site):
     assert not missing, f"pages in _toc.yml with no HTML: {missing}"
 
 
+def test_repository_link_matches_the_clone(site):
+    """The header links to the repository exactly when the clone has a public origin (or
+    BOOK_REPOSITORY_URL names one); a local or remote-less clone gets no dead link."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "_ext" / "book_build.py")
+    book_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_build)
+    url = book_build.repository_url()
+    for rel in ("notebooks/01_softmax.html", "book/results.html"):
+        html = (HTML / rel).read_text()
+        if url:
+            assert f'href="{url}"' in html, f"{rel}: no link to the repository {url}"
+        else:
+            assert "source-repository-button" not in html, f"{rel}: repository button with no repository"
+
+
 def test_pages_in_the_browser(site, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []

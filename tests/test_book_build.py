@@ -52,3 +52,62 @@ def test_thebe_assets_are_dropped():
     book_build._drop_thebe(None, "page", "page.html", ctx, None)
     assert [a.filename for a in ctx["script_files"]] == ["_static/doctools.js"]
     assert [a.filename for a in ctx["css_files"]] == ["_static/book.css"]
+
+
+@pytest.mark.parametrize("remote, public", [
+    ("https://github.com/nn4r/book.git", "https://github.com/nn4r/book"),
+    ("git@github.com:nn4r/book.git", "https://github.com/nn4r/book"),
+    ("ssh://git@gitlab.com/course/nn4r/book.git", "https://gitlab.com/course/nn4r/book"),
+    ("https://student:s3cret-token@git.uni.example/nn4r/book", "https://git.uni.example/nn4r/book"),
+    ("/srv/git/book.git", None),                 # a local clone: nothing a reader can open
+    ("file:///srv/git/book", None),
+    ("https://github.com/only-org", None),       # the theme needs org/repo
+    ("", None),
+])
+def test_public_url(remote, public):
+    assert book_build.public_url(remote) == public
+
+
+def test_repository_url_from_env_or_origin(tmp_path, monkeypatch):
+    import subprocess
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.delenv("BOOK_REPOSITORY_URL", raising=False)
+    assert book_build.repository_url(tmp_path) is None  # no remote: no link
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:nn4r/book.git"], check=True)
+    assert book_build.repository_url(tmp_path) == "https://github.com/nn4r/book"
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://gitlab.com/nn4r/mirror")
+    assert book_build.repository_url(tmp_path) == "https://gitlab.com/nn4r/mirror"  # the variable wins
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "none")
+    assert book_build.repository_url(tmp_path) is None
+    assert book_build.repository_url(tmp_path / "not-a-repo") is None
+
+
+def test_repository_buttons(monkeypatch):
+    gh = book_build.repository_options("https://github.com/nn4r/book", "main")
+    assert gh["use_repository_button"] and gh["use_issues_button"] and gh["use_source_button"]
+    assert gh["repository_provider"] == "github" and gh["repository_branch"] == "main"
+    other = book_build.repository_options("https://git.uni.example/nn4r/book")
+    assert other["use_repository_button"] and not other["use_issues_button"] and not other["use_source_button"]
+
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://git.uni.example/nn4r/book")
+    cfg = SimpleNamespace(html_theme_options={"use_download_button": True})
+    book_build._repository(None, cfg)
+    assert cfg.html_theme_options["repository_url"] == "https://git.uni.example/nn4r/book"
+    assert cfg.html_theme_options["use_download_button"]  # other options are kept
+    app = SimpleNamespace(config=cfg)
+    ctx = {"header_buttons": [{"type": "group", "buttons": [{"label": "source-repository-button", "icon": "fab fa-github"}]}]}
+    book_build._generic_icon(app, "page", "page.html", ctx, None)
+    assert ctx["header_buttons"][0]["buttons"][0]["icon"] == "fab fa-git-alt"
+
+    monkeypatch.setattr(book_build, "_configured_repository", lambda: "https://github.com/set/in-config")
+    cfg = SimpleNamespace(html_theme_options={"repository_url": "https://github.com/set/in-config"})
+    book_build._repository(None, cfg)
+    assert cfg.html_theme_options == {"repository_url": "https://github.com/set/in-config"}  # _config.yml wins
+
+
+def test_configured_repository(tmp_path):
+    (tmp_path / "_config.yml").write_text("title: x\n")
+    assert book_build._configured_repository(tmp_path) == ""  # jupyter-book's own default does not count
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/nn4r/book\n")
+    assert book_build._configured_repository(tmp_path) == "https://github.com/nn4r/book"
+    assert book_build._configured_repository(ROOT) == ""  # this book: from the clone's origin, not typed in

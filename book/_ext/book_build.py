@@ -4,6 +4,10 @@
   ``helpers.interactive`` only pre-renders frames there and creates no live widgets whose
   state would bloat the page.
 - Drops sphinx-thebe's CDN-pointing scripts (no live-kernel launch offline).
+- Adds the repository link (header buttons: repository, issues, source) when the book is built
+  from a clone with a public ``origin`` remote, or when ``BOOK_REPOSITORY_URL`` names one
+  (``BOOK_REPOSITORY_URL=none`` turns it off). No address is ever typed into ``_config.yml``: a
+  fork or a mirror builds a book that links to itself.
 - Gives every BOOK_MODE its own jupyter-cache folder, keyed also by a hash of ``helpers/``
   and ``requirements.txt`` (and the benchmark figures the performance page reads): jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
@@ -13,8 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,8 +62,98 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
             context[key] = [a for a in context[key] if keep(a)]
 
 
+PROVIDERS = ("github", "gitlab", "bitbucket")  # hosts whose source/issues URLs the theme knows
+
+
+def public_url(remote: str) -> str | None:
+    """A browsable https address for a git remote, or None for a local or unusable one.
+
+    ``git@host:org/repo.git`` and ``ssh://git@host/org/repo`` become ``https://host/org/repo``;
+    credentials in ``https://user:token@host/...`` are dropped (they must never reach a page).
+    """
+    remote = remote.strip()
+    m = re.fullmatch(r"[\w.-]+@([\w.-]+):(?!/)(.+)", remote)  # scp-like ssh syntax
+    if m:
+        remote = f"https://{m.group(1)}/{m.group(2)}"
+    parts = urlsplit(remote)
+    if parts.scheme not in ("https", "http", "ssh", "git") or not parts.hostname:
+        return None  # a path or file:// clone: nothing a reader could open
+    path = re.sub(r"\.git$", "", parts.path.strip("/"))
+    if path.count("/") < 1:
+        return None  # the theme needs .../org/repo
+    return urlunsplit(("https", parts.hostname, "/" + path, "", ""))
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def repository_url(root: Path = ROOT) -> str | None:
+    """``BOOK_REPOSITORY_URL`` if set (``none`` disables), else the ``origin`` remote, made public."""
+    given = os.environ.get("BOOK_REPOSITORY_URL", "").strip()
+    if given.lower() in ("none", "off", "0"):
+        return None
+    return public_url(given or _git(root, "remote", "get-url", "origin"))
+
+
+def repository_options(url: str, branch: str = "main") -> dict:
+    """Theme options for the header's repository buttons (sphinx-book-theme's names)."""
+    host = urlsplit(url).hostname or ""
+    provider = next((p for p in PROVIDERS if p in host.lower()), "")
+    opts = {"repository_url": url, "repository_branch": branch or "main", "path_to_docs": "",
+            "use_repository_button": True}
+    if provider:  # the theme can build per-page source and issue links only for these hosts
+        opts.update(repository_provider=provider, use_issues_button=True, use_source_button=True)
+    else:  # any other host: a plain link to the repository (the theme needs some provider name;
+        # _generic_icon below swaps its icon for git's)
+        opts.update(repository_provider="github", use_issues_button=False, use_source_button=False)
+    return opts
+
+
+def _generic_icon(app, pagename, templatename, context, doctree) -> None:
+    """Give the repository button git's icon when the host is none the theme knows."""
+    url = (app.config.html_theme_options or {}).get("repository_url", "")
+    if not url or any(p in (urlsplit(url).hostname or "") for p in PROVIDERS):
+        return
+
+    def walk(buttons):
+        for b in buttons or []:
+            if isinstance(b, dict):
+                if b.get("label") == "source-repository-button":
+                    b["icon"] = "fab fa-git-alt"
+                walk(b.get("buttons"))
+
+    walk(context.get("header_buttons"))
+
+
+def _configured_repository(root: Path = ROOT) -> str:
+    """``repository.url`` as written in ``_config.yml`` (jupyter-book fills in its own repository's
+    address when the key is absent, so the merged config cannot tell)."""
+    import yaml
+
+    cfg = yaml.safe_load((root / "_config.yml").read_text()) if (root / "_config.yml").exists() else {}
+    return str(((cfg or {}).get("repository") or {}).get("url") or "")
+
+
+def _repository(app, config) -> None:
+    opts = dict(config.html_theme_options or {})
+    if _configured_repository():
+        return  # set in _config.yml: that wins
+    url = repository_url()
+    if url:
+        branch = os.environ.get("BOOK_REPOSITORY_BRANCH") or _git(ROOT, "rev-parse", "--abbrev-ref", "HEAD")
+        opts.update(repository_options(url, "main" if branch in ("", "HEAD") else branch))
+        config.html_theme_options = opts
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
     app.connect("config-inited", _cache_path, priority=100)
+    app.connect("config-inited", _repository, priority=100)
     app.connect("html-page-context", _drop_thebe, priority=900)
+    app.connect("html-page-context", _generic_icon, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
