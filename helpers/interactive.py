@@ -153,31 +153,44 @@ def _fit_frames(sliders: list[Slider], max_frames: int) -> list[Slider]:
     return sliders
 
 
-def _figure_to_data_uri(fig: Any, dpi: int) -> str:
-    """Render a matplotlib figure to a palette PNG (small, sharp lines) as a data URI."""
+IMAGE_FORMATS = ("auto", "png", "jpeg")
+JPEG_QUALITY = 85
+JPEG_WINS_BELOW = 0.6  # "auto" takes JPEG only when it is under 60% of the PNG: photographs, not line plots
+
+
+def _render_rgb(fig: Any, dpi: int) -> Any:
     from PIL import Image
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     buf.seek(0)
-    img = Image.open(buf).convert("RGB")
+    return Image.open(buf).convert("RGB")
+
+
+def _encode(img: Any, fmt: str) -> str:
+    """A data URI: a palette PNG (small, sharp lines) or a JPEG (photographs)."""
+    from PIL import Image
+
     out = io.BytesIO()
-    img.quantize(colors=192, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-        out, format="PNG", optimize=True
-    )
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+    if fmt == "jpeg":
+        img.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    else:
+        img.quantize(colors=192, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            out, format="PNG", optimize=True)
+    return f"data:image/{fmt};base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 class InteractiveFigure:
     """The object returned by :func:`interactive_figure`; display it (last expression of a cell)."""
 
     def __init__(self, plot_fn: Callable[..., Any], sliders: list[Slider], *, title: str | None,
-                 max_frames: int, dpi: int, live: bool) -> None:
+                 max_frames: int, dpi: int, live: bool, image_format: str = "auto") -> None:
         self.plot_fn = plot_fn
         self.requested = sliders
         self.sliders = _fit_frames(sliders, max_frames)
         self.title = title
         self.dpi = dpi
+        self.image_format = image_format  # "auto" until all frames are drawn, then "png" or "jpeg"
         self.live = live
         self.frames: list[str] = []  # data URIs, row-major over the slider grid
         self._render_frames()
@@ -197,13 +210,23 @@ class InteractiveFigure:
     def _render_frames(self) -> None:
         import matplotlib.pyplot as plt
 
+        formats = ("png", "jpeg") if self.image_format == "auto" else (self.image_format,)
+        encoded: dict[str, list[str]] = {f: [] for f in formats}
         for combo in itertools.product(*(s.values for s in self.sliders)):
             values = dict(zip((s.name for s in self.sliders), combo))
             fig = self._call(values)
             try:
-                self.frames.append(_figure_to_data_uri(fig, self.dpi))
+                img = _render_rgb(fig, self.dpi)
             finally:
                 plt.close(fig)
+            for f in formats:
+                encoded[f].append(_encode(img, f))
+        if self.image_format == "auto":
+            # one format for the whole player (same look while the slider moves), chosen on the
+            # total: JPEG only when it is much smaller, which happens for photographs
+            weight = {f: sum(map(len, frames)) for f, frames in encoded.items()}
+            self.image_format = "jpeg" if weight["jpeg"] < JPEG_WINS_BELOW * weight["png"] else "png"
+        self.frames = encoded[self.image_format]
 
     @property
     def n_frames(self) -> int:
@@ -310,14 +333,17 @@ def _in_kernel() -> bool:
 
 def interactive_figure(plot_fn: Callable[..., Any], sliders: Sequence[Slider] | None = None, *,
                        title: str | None = None, max_frames: int | None = None, dpi: int | None = None,
-                       live: bool | None = None, **slider_specs: Any) -> InteractiveFigure:
+                       live: bool | None = None, image_format: str = "auto",
+                       **slider_specs: Any) -> InteractiveFigure:
     """Turn ``plot_fn(**values) -> Figure`` plus slider ranges into an interactive figure.
 
     Sliders are given as keywords (``temperature=[0.5, 1, 2]``; a dict
     ``dict(values=..., label=..., default=..., fmt=...)``; or a :class:`Slider`) or as a list
     of :class:`Slider` in ``sliders``. ``max_frames`` and ``dpi`` default to the budgets
     ``max_frames`` and ``figure_dpi``. ``live`` adds the ipywidgets view (default: when
-    running inside a Jupyter kernel).
+    running inside a Jupyter kernel). ``image_format`` of the static frames: ``"png"``,
+    ``"jpeg"``, or ``"auto"`` (JPEG when it is under 60% of the PNG, as for photographs;
+    PNG for line plots, where it is smaller and sharp).
 
     Raises :class:`SliderSpecError` with a hint for unusable specs.
     """
@@ -338,5 +364,7 @@ def interactive_figure(plot_fn: Callable[..., Any], sliders: Sequence[Slider] | 
     if max_frames > HARD_FRAME_LIMIT:
         raise SliderSpecError(f"max_frames={max_frames} is above the page-weight limit {HARD_FRAME_LIMIT}")
     dpi = int(dpi if dpi is not None else config.budget("figure_dpi"))
+    if image_format not in IMAGE_FORMATS:
+        raise SliderSpecError(f"image_format={image_format!r}: use one of {', '.join(IMAGE_FORMATS)}")
     return InteractiveFigure(plot_fn, specs, title=title, max_frames=max_frames, dpi=dpi,
-                             live=_in_kernel() if live is None else live)
+                             live=_in_kernel() if live is None else live, image_format=image_format)

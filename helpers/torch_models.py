@@ -1196,7 +1196,8 @@ def finetune_backbone(source: str = "auto", progress: bool = True,
                              f"{path.name} there or use source='characters'")
     model, history = pretrained_squeezenet(progress=progress)
     acc = history.get("valid_acc", [float("nan")])[-1]
-    return model, (f"pretrained on the generated characters ({len(history.get('epoch', []))} epochs, "
+    n = len(history.get("epoch", []))
+    return model, (f"pretrained on the generated characters ({n} epoch{'' if n == 1 else 's'}, "
                    f"validation accuracy {100 * acc:.1f}%)")
 
 

@@ -131,3 +131,41 @@ def test_static_build_makes_no_widgets(monkeypatch):
     f = interactive_figure(bars, a=[1, 2])
     assert not f.live
     assert "application/vnd.jupyter.widget-view+json" not in f._repr_mimebundle_()
+
+
+def photo(seed):
+    """A photograph-like frame: smooth shading plus sensor noise, no flat colours."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:120, 0:160] / 160.0
+    img = 0.6 + 0.3 * np.sin(6 * xx + seed) * yy + 0.08 * rng.standard_normal((120, 160))
+    fig, ax = plt.subplots(figsize=(3, 2.25))
+    ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+    ax.axis("off")
+    return fig
+
+
+def decoded_size(uri):
+    import base64, io
+    from PIL import Image
+
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).size
+
+
+def test_auto_format_png_for_plots_jpeg_for_photographs():
+    plots = interactive_figure(bars, a=[1, 2], live=False)
+    assert plots.image_format == "png"
+    assert all(fr.startswith("data:image/png;base64,") for fr in plots.frames)
+    photos = interactive_figure(photo, seed=[0, 1, 2], live=False)
+    assert photos.image_format == "jpeg"
+    assert all(fr.startswith("data:image/jpeg;base64,") for fr in photos.frames)  # one format per player
+    as_png = interactive_figure(photo, seed=[0, 1, 2], live=False, image_format="png")
+    # the reason for JPEG: the photographic player is under 60% of its PNG weight, same pixels
+    assert sum(map(len, photos.frames)) < 0.6 * sum(map(len, as_png.frames))
+    assert [decoded_size(u) for u in photos.frames] == [decoded_size(u) for u in as_png.frames]
+    forced = interactive_figure(bars, a=[1, 2], live=False, image_format="jpeg")
+    assert forced.frames[0].startswith("data:image/jpeg;base64,")
+
+
+def test_unknown_image_format_says_what_to_use():
+    with pytest.raises(SliderSpecError, match="auto, png, jpeg"):
+        interactive_figure(bars, a=[1, 2], live=False, image_format="gif")
