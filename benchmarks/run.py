@@ -131,9 +131,20 @@ def _build(mode: str) -> dict:
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT), "--path-output", out],
                    env=env, check=True, capture_output=True)
-    return {"value": time.perf_counter() - t, "unit": "s", "peak_mib_children": _peak_mib(children=True),
+    seconds = time.perf_counter() - t
+    return {"value": seconds, "unit": "s", "peak_mib_children": _peak_mib(children=True),
+            **page_weights(Path(out) / "_build" / "html"),
             "note": "executes every notebook unless _build/.jupyter_cache holds this mode's outputs; "
                     "trained models come from the data cache when present"}
+
+
+def page_weights(html: Path) -> dict:
+    """What a reader downloads: the heaviest page (figures and slider frames are inline) and the
+    whole site, theme, MathJax and search index included."""
+    pages = {str(f.relative_to(html)): f.stat().st_size for f in html.rglob("*.html")}
+    heaviest = max(pages, key=pages.get)
+    site = sum(f.stat().st_size for f in html.rglob("*") if f.is_file())
+    return {"heaviest_page": heaviest, "heaviest_page_mib": pages[heaviest] / 2**20, "site_mib": site / 2**20}
 
 
 def case_book_build_quick_s() -> dict:
