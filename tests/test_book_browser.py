@@ -43,15 +43,21 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site():
-    env = dict(os.environ, BOOK_MODE="quick")
+def build_book(*extra: str, **env_vars: str) -> None:
+    """A quick build with warnings as errors (executed outputs come from the shared cache)."""
+    env = dict(os.environ, BOOK_MODE="quick", **env_vars)
     env.pop("MPLBACKEND", None)  # a forced backend in the kernels would turn glued figures into text
     proc = subprocess.run(
-        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT), "-W", "-n", "--keep-going"],
+        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT), "-W", "-n",
+         "--keep-going", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600,
     )
     assert proc.returncode == 0, "quick book build failed or warned:\n" + proc.stdout[-6000:] + proc.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def site():
+    build_book()
     handler = functools.partial(_QuietHandler, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -212,3 +218,21 @@ def test_search_works(site, browser):
     hits = v.page.evaluate("Array.from(document.querySelectorAll('#search-results ul.search li a')).map(a => a.href)")
     assert any("01_softmax" in h for h in hits), hits
     assert not v.errors and not v.failed and not v.off_machine()
+
+
+def test_student_edition_has_no_solutions(site, tmp_path):
+    """BOOK_SOLUTIONS=hide: every exercise stays; no solution in the pages or in the notebooks
+    offered for download. (Runs after the main build, so outputs come from its cache.)"""
+    import json
+
+    build_book("--path-output", str(tmp_path), BOOK_SOLUTIONS="hide")
+    student = tmp_path / "_build" / "html"
+    for rel in [p for p in toc_pages() if p.startswith("notebooks/0")]:
+        full, hidden = (HTML / rel).read_text(), (student / rel).read_text()
+        n_ex = full.count('class="exercise')
+        assert n_ex > 0 and hidden.count('class="exercise') == n_ex, f"{rel}: exercises lost"
+        assert full.count('class="solution') > 0, f"{rel}: the full edition shows no solution"
+        assert 'class="solution' not in hidden, f"{rel}: a solution is left in the student edition"
+        nb = json.loads((student / "_sources" / rel.replace(".html", ".ipynb")).read_text())
+        text = "".join("".join(c["source"]) for c in nb["cells"])
+        assert "{solution}" not in text and "{exercise}" in text, f"{rel}: downloadable notebook"

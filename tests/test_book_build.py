@@ -111,3 +111,61 @@ def test_configured_repository(tmp_path):
     (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/nn4r/book\n")
     assert book_build._configured_repository(tmp_path) == "https://github.com/nn4r/book"
     assert book_build._configured_repository(ROOT) == ""  # this book: from the clone's origin, not typed in
+
+
+SOLVED = """Intro
+````{exercise}
+:label: ex-a
+
+Why?
+````
+
+````{solution} ex-a
+:class: dropdown
+
+Because. Code inside a solution goes with it:
+```python
+x = 1
+```
+````
+
+```{solution} ex-b
+Short one.
+```
+
+:::{solution} ex-c
+Colon fence.
+:::
+After."""
+
+
+def test_strip_solutions_keeps_exercises():
+    out = book_build.strip_solutions(SOLVED)
+    assert "{solution}" not in out and "Because" not in out and "x = 1" not in out and "Colon" not in out
+    assert "{exercise}" in out and "Why?" in out and out.startswith("Intro") and out.endswith("After.")
+    assert book_build.strip_solutions(out) == out
+
+
+def test_solutions_switch(monkeypatch):
+    monkeypatch.delenv("BOOK_SOLUTIONS", raising=False)
+    assert not book_build.hide_solutions()
+    for v in ("hide", "HIDE", "off", "0"):
+        monkeypatch.setenv("BOOK_SOLUTIONS", v)
+        assert book_build.hide_solutions()
+    monkeypatch.setenv("BOOK_SOLUTIONS", "show")
+    assert not book_build.hide_solutions()
+    monkeypatch.setenv("BOOK_SOLUTIONS", "student")
+    with pytest.raises(ValueError, match="BOOK_SOLUTIONS=hide"):
+        book_build.hide_solutions()
+
+
+def test_every_solution_in_the_notebooks_is_found():
+    """The pattern must match every solution the chapters actually contain."""
+    import nbformat
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            if cell.cell_type == "markdown" and "{solution}" in cell.source:
+                stripped = book_build.strip_solutions(cell.source)
+                assert "{solution}" not in stripped, f"{nb_path.name}: a solution the pattern misses"
+                assert stripped.count("{exercise}") == cell.source.count("{exercise}")

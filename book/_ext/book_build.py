@@ -8,6 +8,9 @@
   from a clone with a public ``origin`` remote, or when ``BOOK_REPOSITORY_URL`` names one
   (``BOOK_REPOSITORY_URL=none`` turns it off). No address is ever typed into ``_config.yml``: a
   fork or a mirror builds a book that links to itself.
+- Builds a student edition with ``BOOK_SOLUTIONS=hide``: the exercises stay, every
+  ``{solution}`` block is left out of the pages, the search index and the notebooks and
+  sources offered for download.
 - Gives every BOOK_MODE its own jupyter-cache folder, keyed also by a hash of ``helpers/``
   and ``requirements.txt`` (and the benchmark figures the performance page reads): jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
@@ -150,10 +153,54 @@ def _repository(app, config) -> None:
         config.html_theme_options = opts
 
 
+SOLUTION_BLOCK = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{solution\}[^\n]*\n.*?^(?P=fence)[ \t]*(?:\n|\Z)", re.M | re.S)
+
+
+def hide_solutions() -> bool:
+    """``BOOK_SOLUTIONS=hide`` (or off/no/0) asks for the student edition."""
+    value = os.environ.get("BOOK_SOLUTIONS", "show").strip().lower()
+    if value not in ("show", "hide", "on", "off", "yes", "no", "1", "0", ""):
+        raise ValueError(f"BOOK_SOLUTIONS={value!r}: use BOOK_SOLUTIONS=hide for the student edition "
+                         "or leave it unset (solutions shown)")
+    return value in ("hide", "off", "no", "0")
+
+
+def strip_solutions(text: str) -> str:
+    """Remove every fenced ``{solution}`` block (backtick or colon fence; nested shorter fences
+    inside a solution are part of it)."""
+    return SOLUTION_BLOCK.sub("", text)
+
+
+def _solutions(app, config) -> None:
+    if hide_solutions():
+        config.hide_solutions = True  # sphinx-exercise drops the solution nodes
+
+
+def _strip_downloads(app, exception) -> None:
+    """The student edition's downloadable sources lose their solutions too."""
+    if exception is not None or not hide_solutions() or app.builder.format != "html":
+        return
+    import json
+
+    for f in Path(app.outdir, "_sources").rglob("*"):
+        if f.suffix == ".ipynb":
+            nb = json.loads(f.read_text(encoding="utf-8"))
+            for cell in nb.get("cells", []):
+                if cell.get("cell_type") == "markdown":
+                    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                    cell["source"] = strip_solutions(src)
+            f.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        elif f.suffix in (".md", ".txt"):
+            f.write_text(strip_solutions(f.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
     app.connect("config-inited", _cache_path, priority=100)
     app.connect("config-inited", _repository, priority=100)
+    app.connect("config-inited", _solutions, priority=100)
+    app.connect("build-finished", _strip_downloads)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("html-page-context", _generic_icon, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
