@@ -149,6 +149,9 @@ def test_pages_in_the_browser(site, browser):
             return c.innerText; }""")
         if "$$" in raw or re.search(r"(?<![\\\w])\$[^$\s][^$]*\\[a-zA-Z]+[^$]*\$", raw):
             problems.append(f"{rel}: raw TeX left unrendered")
+        # tables are tables, not Markdown pipes printed as text
+        if re.search(r"(?m)^\s*\|[\s:|\-\u2013\u2014]*[-\u2013\u2014][\s:|\-\u2013\u2014]*\|\s*$", raw):  # a separator row
+            problems.append(f"{rel}: a Markdown table printed as text (nb_render_markdown_format)")
         # figures are pictures, not the text repr of a Figure object
         if re.search(r"<Figure size \d+x\d+ with \d+ Axes>", page.evaluate("document.body.innerText")):
             problems.append(f"{rel}: a figure rendered as text ('<Figure size ...>'), not as an image")
