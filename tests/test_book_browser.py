@@ -114,6 +114,19 @@ def test_every_toc_page_is_built(site):
     assert not missing, f"pages in _toc.yml with no HTML: {missing}"
 
 
+def test_every_image_has_alt_text(site):
+    """Screen readers read alt text: a figure's is its caption, a slider player's its title,
+    never an image file's path (myst-nb's default)."""
+    bad = []
+    for rel in content_pages():
+        for tag in re.findall(r"<img\b[^>]*>", (HTML / rel).read_text()):
+            alt = re.search(r'\balt="([^"]*)"', tag)
+            alt = alt.group(1).strip() if alt else ""
+            if not alt or "_images/" in alt or re.search(r"\.(png|jpe?g|svg)$", alt):
+                bad.append(f"{rel}: {alt or '(no alt)'}"[:120])
+    assert not bad, f"{len(bad)} images without a description: {bad[:5]}"
+
+
 def test_repository_link_matches_the_clone(site):
     """The header links to the repository exactly when the clone has a public origin (or
     BOOK_REPOSITORY_URL names one); a local or remote-less clone gets no dead link."""

@@ -169,3 +169,22 @@ def test_every_solution_in_the_notebooks_is_found():
                 stripped = book_build.strip_solutions(cell.source)
                 assert "{solution}" not in stripped, f"{nb_path.name}: a solution the pattern misses"
                 assert stripped.count("{exercise}") == cell.source.count("{exercise}")
+
+
+def test_figure_alt_from_caption():
+    from docutils import nodes
+
+    doc = nodes.document(None, None)
+    fig = nodes.figure()
+    fig += nodes.image(uri="_images/abc123.png", alt="../_images/abc123.png")
+    fig += nodes.caption(text="Loss per epoch, 32 \\times 32 images")
+    kept = nodes.figure()
+    kept += nodes.image(uri="x.png", alt="Written by hand")
+    kept += nodes.caption(text="A caption")
+    bare = nodes.figure()
+    bare += nodes.image(uri="y.png")  # no caption: nothing to take
+    doc += [fig, kept, bare]
+    book_build._figure_alt(None, doc, "page")
+    assert fig.children[0]["alt"] == "Loss per epoch, 32 × 32 images"
+    assert kept.children[0]["alt"] == "Written by hand"
+    assert "alt" not in bare.children[0]

@@ -11,6 +11,8 @@
 - Builds a student edition with ``BOOK_SOLUTIONS=hide``: the exercises stay, every
   ``{solution}`` block is left out of the pages, the search index and the notebooks and
   sources offered for download.
+- Gives each figure's image its caption as alt text (myst-nb would use the image's file path,
+  which a screen reader reads out as a hash).
 - Gives every BOOK_MODE its own jupyter-cache folder, keyed also by a hash of ``helpers/``
   and ``requirements.txt`` (and the benchmark figures the performance page reads): jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
@@ -195,12 +197,34 @@ def _strip_downloads(app, exception) -> None:
             f.write_text(strip_solutions(f.read_text(encoding="utf-8")), encoding="utf-8")
 
 
+def _alt_is_missing(alt: str, uri: str) -> bool:
+    alt = (alt or "").strip()
+    return not alt or alt == uri or "_images/" in alt or re.search(r"\.(png|jpe?g|svg|gif)$", alt, re.I) is not None
+
+
+def _figure_alt(app, doctree, docname) -> None:
+    """Alt text of figure images from their captions, where none was written."""
+    from docutils import nodes
+
+    for fig in doctree.findall(nodes.figure):
+        captions = [c for c in fig.children if isinstance(c, nodes.caption)]
+        if not captions:
+            continue
+        text = " ".join(captions[0].astext().split())
+        text = re.sub(r"\\times\b", "×", text).replace("\\", "")  # inline TeX read aloud
+        for img in fig.findall(nodes.image):
+            if _alt_is_missing(img.get("alt", ""), img.get("uri", "")):
+                img["alt"] = text
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
     app.connect("config-inited", _cache_path, priority=100)
     app.connect("config-inited", _repository, priority=100)
     app.connect("config-inited", _solutions, priority=100)
     app.connect("build-finished", _strip_downloads)
+    app.connect("doctree-resolved", _figure_alt)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("html-page-context", _generic_icon, priority=900)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # env_version: bump when a doctree hook here changes, so cached environments are rebuilt
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
