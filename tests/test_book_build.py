@@ -1,5 +1,6 @@
 """book/_ext/book_build.py: one execution cache per mode and per version of helpers/."""
 import importlib.util
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -188,3 +189,21 @@ def test_figure_alt_from_caption():
     assert fig.children[0]["alt"] == "Loss per epoch, 32 × 32 images"
     assert kept.children[0]["alt"] == "Written by hand"
     assert "alt" not in bare.children[0]
+
+
+def test_instructor_map_covers_every_exercise():
+    """book/instructors.md maps the homework to the chapters: every exercise of every chapter is on
+    it (the build itself checks that each link and {numref} still resolves)."""
+    import nbformat
+
+    page = (ROOT / "book" / "instructors.md").read_text()
+    missing, found = [], 0
+    for nb_path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                for label in re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", cell.source):
+                    found += 1
+                    if f"{{numref}}`{label}`" not in page:
+                        missing.append(f"{nb_path.name}: {label}")
+    assert found >= 30, f"only {found} exercises found: has the exercise syntax changed?"
+    assert not missing, f"exercises missing from book/instructors.md: {missing}"
