@@ -207,3 +207,17 @@ def test_instructor_map_covers_every_exercise():
                         missing.append(f"{nb_path.name}: {label}")
     assert found >= 30, f"only {found} exercises found: has the exercise syntax changed?"
     assert not missing, f"exercises missing from book/instructors.md: {missing}"
+
+
+def test_static_files_change_the_html_config(tmp_path, monkeypatch):
+    """An edit to book.css alone must rewrite the pages (Sphinx skips a build with no outdated document)."""
+    static = tmp_path / "book" / "_static"
+    static.mkdir(parents=True)
+    (static / "book.css").write_text(".ifig { margin: 0 }")
+    first = book_build.static_fingerprint(tmp_path)
+    (static / "book.css").write_text(".ifig { margin: 1px }")
+    assert book_build.static_fingerprint(tmp_path) != first
+    cfg = SimpleNamespace(html_context={"default_mode": "light"})
+    book_build._static_changes_rebuild(None, cfg)
+    assert cfg.html_context["default_mode"] == "light"
+    assert cfg.html_context["book_static"] == book_build.static_fingerprint()

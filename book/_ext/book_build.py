@@ -43,6 +43,24 @@ def code_fingerprint(root: Path = ROOT) -> str:
     return h.hexdigest()[:12]
 
 
+def static_fingerprint(root: Path = ROOT) -> str:
+    """Hash of the book's own CSS and JavaScript (MathJax excluded: it is pinned)."""
+    h = hashlib.sha256()
+    static = root / "book" / "_static"
+    for f in sorted(static.glob("*")):
+        if f.is_file() and f.suffix in (".css", ".js", ".svg", ".png"):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _static_changes_rebuild(app, config) -> None:
+    """Sphinx rewrites no page, and copies no static file, when no document is out of date: an
+    edit to book.css alone would never reach the site. A config value that follows the static
+    files makes such an edit rewrite the HTML (the notebooks are not executed again)."""
+    config.html_context = dict(config.html_context or {}, book_static=static_fingerprint())
+
+
 def _cache_path(app, config) -> None:
     mode = os.environ.get("BOOK_MODE", "full").strip().lower() or "full"
     base = ROOT / "_build" / ".jupyter_cache"
@@ -222,6 +240,7 @@ def setup(app):
     app.connect("config-inited", _cache_path, priority=100)
     app.connect("config-inited", _repository, priority=100)
     app.connect("config-inited", _solutions, priority=100)
+    app.connect("config-inited", _static_changes_rebuild, priority=100)
     app.connect("build-finished", _strip_downloads)
     app.connect("doctree-resolved", _figure_alt)
     app.connect("html-page-context", _drop_thebe, priority=900)
