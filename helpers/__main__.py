@@ -31,7 +31,14 @@ def add_ocr(subparsers) -> None:
     add_cli(subparsers)
 
 
-SUBCOMMANDS = [add_data, add_ocr]
+def add_student(subparsers) -> None:
+    """``python -m helpers student OUT``: the chapter notebooks without their reference answers."""
+    from .student import add_cli
+
+    add_cli(subparsers)
+
+
+SUBCOMMANDS = [add_data, add_ocr, add_student]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,10 +25,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the build imports helpers.student (no heavy imports)
+    sys.path.insert(0, str(ROOT))
+
+from helpers.student import BEGIN, clear_solutions, strip_solutions, student_notebook  # noqa: E402
 
 
 def code_fingerprint(root: Path = ROOT) -> str:
@@ -173,10 +178,6 @@ def _repository(app, config) -> None:
         config.html_theme_options = opts
 
 
-SOLUTION_BLOCK = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{solution\}[^\n]*\n.*?^(?P=fence)[ \t]*(?:\n|\Z)", re.M | re.S)
-
-
 def hide_solutions() -> bool:
     """``BOOK_SOLUTIONS=hide`` (or off/no/0) asks for the student edition."""
     value = os.environ.get("BOOK_SOLUTIONS", "show").strip().lower()
@@ -186,33 +187,57 @@ def hide_solutions() -> bool:
     return value in ("hide", "off", "no", "0")
 
 
-def strip_solutions(text: str) -> str:
-    """Remove every fenced ``{solution}`` block (backtick or colon fence; nested shorter fences
-    inside a solution are part of it)."""
-    return SOLUTION_BLOCK.sub("", text)
-
-
 def _solutions(app, config) -> None:
     if hide_solutions():
         config.hide_solutions = True  # sphinx-exercise drops the solution nodes
 
 
 def _strip_downloads(app, exception) -> None:
-    """The student edition's downloadable sources lose their solutions too."""
+    """The student edition's downloadable sources lose their answers too: notebooks become the
+    student notebooks of ``helpers.student`` (code answers stubbed, solutions removed, no outputs)."""
     if exception is not None or not hide_solutions() or app.builder.format != "html":
         return
     import json
 
     for f in Path(app.outdir, "_sources").rglob("*"):
         if f.suffix == ".ipynb":
-            nb = json.loads(f.read_text(encoding="utf-8"))
-            for cell in nb.get("cells", []):
-                if cell.get("cell_type") == "markdown":
-                    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-                    cell["source"] = strip_solutions(src)
+            nb = student_notebook(json.loads(f.read_text(encoding="utf-8")))
             f.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         elif f.suffix in (".md", ".txt"):
             f.write_text(strip_solutions(f.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+REFERENCE_NOTE = ("The book's version of this function is left out of the student edition: "
+                  "you write it in the exercise above.")
+
+
+def _student_pages(app, doctree, docname) -> None:
+    """Student edition pages: answer regions of code cells become ``raise NotImplementedError()``,
+    the outputs of the checks that graded the answers go, and the book's listings of the functions
+    the exercises ask for (``literalinclude`` with ``:class: reference-code``) are replaced by a note."""
+    if not hide_solutions():
+        return
+    from docutils import nodes
+
+    for block in list(doctree.findall(nodes.literal_block)):
+        if "reference-code" in block.get("classes", []):
+            wrapper = block.parent if "literal-block-wrapper" in block.parent.get("classes", []) else block
+            note = nodes.note("", nodes.paragraph(text=REFERENCE_NOTE))
+            wrapper.replace_self(note)
+            continue
+        text = block.astext()
+        if BEGIN in text:
+            cleared = clear_solutions(text)
+            block.children = [nodes.Text(cleared)]
+            block.rawsource = cleared
+    for cell in list(doctree.findall(nodes.container)):
+        if "cell" not in cell.get("classes", []):
+            continue
+        source = " ".join(c.astext() for c in cell.findall(nodes.literal_block)
+                          if "cell_input" in c.parent.get("classes", []))
+        if re.search(r"\bchecks\.check_\w+\(", source):
+            for out in [c for c in cell.children if "cell_output" in c.get("classes", [])]:
+                cell.remove(out)
 
 
 def _alt_is_missing(alt: str, uri: str) -> bool:
@@ -243,7 +268,8 @@ def setup(app):
     app.connect("config-inited", _static_changes_rebuild, priority=100)
     app.connect("build-finished", _strip_downloads)
     app.connect("doctree-resolved", _figure_alt)
+    app.connect("doctree-resolved", _student_pages)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("html-page-context", _generic_icon, priority=900)
     # env_version: bump when a doctree hook here changes, so cached environments are rebuilt
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 3}
