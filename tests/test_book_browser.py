@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.student import reference_answers
+
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -252,3 +254,45 @@ def test_student_edition_has_no_solutions(site, tmp_path):
         nb = json.loads((student / "_sources" / rel.replace(".html", ".ipynb")).read_text())
         text = "".join("".join(c["source"]) for c in nb["cells"])
         assert "{solution}" not in text and "{exercise}" in text, f"{rel}: downloadable notebook"
+        assert reference_answers(nb) == [], f"{rel}: the downloadable notebook holds answers"
+        # code exercises: the answers and the book's listings of them are gone from the page
+        page = page_text(student / rel)
+        assert "BEGIN SOLUTION" not in page, f"{rel}: an answer region is shown"
+        assert "reference-code" not in (student / rel).read_text(), f"{rel}: the book's listing of an answer is shown"
+        if any(n in EXERCISED for n in TAUGHT.get(rel, [])):
+            assert "raise NotImplementedError()" in page, f"{rel}: no stubbed exercise on the student page"
+            assert "\u2714" not in page, f"{rel}: a check's pass line (from the reference answer) is shown"
+
+
+# Issue 13: the functions each chapter teaches appear on its page as code, pulled from helpers/
+TAUGHT = {
+    "notebooks/02_backprop.html": ["sigmoid", "initialize_weights", "forward", "softmax", "compute_loss_and_acc",
+                                   "backwards", "get_random_batches", "numerical_gradient"],
+    "notebooks/03_mlp_training.html": ["train_epoch"],
+    "notebooks/04_ocr.html": ["findLetters", "group_lines", "crop_to_square"],
+    "notebooks/05_autoencoder_pca.html": ["momentum_step", "pca_by_svd"],
+    "notebooks/06_pytorch_finetuning.html": ["train_epoch", "replace_head"],
+}
+EXERCISED = {"sigmoid", "initialize_weights", "forward", "softmax", "compute_loss_and_acc", "backwards",
+             "get_random_batches", "numerical_gradient", "train_epoch", "findLetters", "momentum_step",
+             "pca_by_svd"}
+
+
+def page_text(path: Path) -> str:
+    """The visible text of a built page (tags stripped, entities decoded)."""
+    import html as html_mod
+
+    raw = path.read_text()
+    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
+    return html_mod.unescape(re.sub(r"<[^>]+>", "", raw))
+
+
+def test_the_code_each_chapter_teaches_is_on_its_page(site):
+    """Each taught function's ``def`` line is on its chapter's page, from the helpers source."""
+    missing = []
+    for rel, names in TAUGHT.items():
+        text = page_text(HTML / rel)
+        for name in names:
+            if not re.search(rf"^\s*def {name}\(", text, re.M):
+                missing.append(f"{rel}: def {name}(")
+    assert not missing, "functions the chapters teach but do not show: " + ", ".join(missing)
