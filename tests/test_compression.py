@@ -1,5 +1,6 @@
 """Tests of helpers.compression: PCA identities, PSNR against scikit-image, the homework's momentum
-update and schedule, autoencoder gradients, the training cache, the conv autoencoder, input errors."""
+update and schedule, the teachable forward/backward/epoch against helpers.nn, autoencoder gradients,
+the training cache, the conv autoencoder, input errors."""
 import os
 
 import numpy as np
@@ -62,6 +63,19 @@ def test_pca_basis_projection_and_codes():
     assert np.all((p.decode(Z, clip=True) >= 0) & (p.decode(Z, clip=True) <= 1))
 
 
+def test_pca_by_svd_is_the_eigendecomposition_of_the_covariance():
+    X = rng(9).standard_normal((120, 12)) @ rng(10).standard_normal((12, 12))
+    mean, components, s = C.pca_by_svd(X, 4)
+    assert mean.shape == (12,) and components.shape == (4, 12) and s.shape == (12,)
+    np.testing.assert_allclose(mean, X.mean(0))
+    w, v = np.linalg.eigh(np.cov(X.T, bias=True))                  # ascending
+    np.testing.assert_allclose(s ** 2 / len(X), w[::-1], rtol=1e-9)
+    np.testing.assert_allclose(np.abs(components @ v[:, ::-1][:, :4]), np.eye(4), atol=1e-9)  # up to sign
+    p = C.fit_pca(X, 4)                                               # fit_pca is pca_by_svd plus checks
+    np.testing.assert_array_equal(p.components, components)
+    np.testing.assert_array_equal(p.singular_values, s)
+
+
 def test_homework_parameter_counts():
     assert C.count_parameters(C.build_autoencoder(rng=0)) == 68_704
     p = C.fit_pca(rng(4).uniform(0, 1, (40, 1024)).astype(np.float32), k=32)
@@ -103,6 +117,47 @@ def test_momentum_step_matches_hand_computation():
     nn.momentum_step(params, lr=0.1, mu=0.9)
     np.testing.assert_allclose(params["m_Wx"], [-0.145, 0.01])
     np.testing.assert_allclose(params["Wx"], [0.805, -2.09])
+
+
+def test_forward_backward_match_helpers_nn():
+    X = small_images(n=6, d=16).astype(np.float64)
+    params = C.build_autoencoder([16, 5, 3, 5, 16], C.AE_ACTIVATIONS, rng=6, dtype=np.float64)
+    out = C.autoencoder_forward(X, params)
+    assert out.shape == X.shape and np.all((out > 0) & (out < 1))
+    np.testing.assert_array_equal(out, nn.mlp_forward(X, params))
+    C.autoencoder_backward(2 * (out - X), params)
+    grads = {k: params[k].copy() for k in params if k.startswith("grad_")}
+    assert len(grads) == 8
+    loss = C.autoencoder_loss(X, params)                             # helpers.nn's forward and backward
+    assert loss == pytest.approx(np.sum((out - X) ** 2), rel=1e-12)
+    for k, g in grads.items():
+        np.testing.assert_array_equal(params[k], g)
+
+
+def test_epoch_matches_helpers_nn_train_epoch():
+    """train_autoencoder_epoch is helpers.nn.train_epoch with squared error and momentum, draw for draw."""
+    X = small_images(n=50, d=32)
+    a = C.build_autoencoder([32, 8, 4, 8, 32], C.AE_ACTIVATIONS, rng=7)
+    b = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in a.items()}
+    ra, rb = rng(8), rng(8)
+    for lr in (1e-3, 5e-4):
+        la = C.train_autoencoder_epoch(X, a, lr, batch_size=9, momentum=0.9, rng=ra)
+        lb, _ = nn.train_epoch(X, X, b, lr=lr, batch_size=9, rng=rb, loss="squared_error", momentum=0.9)
+        assert la == lb
+    for k in a:
+        if k[0] in "Wbm":
+            np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_train_autoencoder_is_the_epoch_loop():
+    X = small_images(n=40, d=16)
+    a = C.build_autoencoder([16, 6, 3, 6, 16], C.AE_ACTIVATIONS, rng=3)
+    b = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in a.items()}
+    h = C.train_autoencoder(a, X, epochs=5, lr=1e-3, batch_size=8, decay_every=2, rng=4)
+    r = rng(4)
+    losses = [C.train_autoencoder_epoch(X, b, 1e-3 * 0.9 ** (e // 2), 8, 0.9, r) for e in range(5)]
+    assert h["train_loss"] == losses and np.isnan(h["valid_loss"]).all()
+    np.testing.assert_array_equal(a["Woutput"], b["Woutput"])
 
 
 def test_train_autoencoder_first_step_and_schedule():
@@ -289,6 +344,8 @@ def test_bad_input_errors():
         C.train_autoencoder(ae, X, epochs=1, lr=0)
     with pytest.raises(ValueError, match="snapshot"):
         C.train_autoencoder(ae, X, epochs=2, lr=1e-3, snapshot_epochs=[5], X_snapshot=X[:2])
+    with pytest.raises(ValueError, match="NaN"):
+        C.train_autoencoder(ae, np.full((4, 16), np.nan), epochs=1, lr=1e-3)
     with pytest.raises(ValueError, match="unknown settings"):
         C.autoencoder_settings(epoch=3)
     with pytest.raises(ValueError, match="float64"):

@@ -1,0 +1,142 @@
+"""Train the autoencoder once, keep it on disk: settings, cache keys and the npz files.
+
+:func:`autoencoder_settings` holds the homework's training settings (budgets from
+:mod:`helpers.config`); :func:`train_or_load_autoencoder` loads the network trained with them
+from ``data_dir()/autoencoders/`` or trains it with :func:`.autoencoder.train_autoencoder` and
+saves it. The file name (:func:`autoencoder_cache_path`) hashes the settings and
+:func:`fingerprint` s of the data, so changing either trains a new network.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import config
+from .autoencoder import AE_ACTIVATIONS, AE_SIZES, build_autoencoder, train_autoencoder
+
+CACHE_FORMAT = 1  # bump when the cached autoencoder files change meaning
+_HISTORY_LISTS = ("epoch", "lr", "train_loss", "valid_loss", "seconds", "valid_psnr")
+
+
+def fingerprint(*arrays: np.ndarray) -> str:
+    """A short SHA-1 of the arrays' shapes, dtypes and bytes (part of every cache key)."""
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.data)
+    return h.hexdigest()[:12]
+
+
+def autoencoder_settings(**overrides: Any) -> dict:
+    """The homework's training settings, with budgets from :mod:`helpers.config`:
+    sizes, activations, epochs (``ae_epochs``), lr (``ae_lr``), batch_size (``ae_batch_size``),
+    momentum 0.9, decay 0.9 every 20 epochs, seed 0. Keyword arguments replace entries."""
+    s = dict(sizes=list(AE_SIZES), activations=list(AE_ACTIVATIONS), epochs=int(config.budget("ae_epochs")),
+             lr=float(config.budget("ae_lr")), batch_size=int(config.budget("ae_batch_size")), momentum=0.9,
+             decay=0.9, decay_every=20, seed=0)
+    unknown = set(overrides) - set(s)
+    if unknown:
+        raise ValueError(f"autoencoder_settings: unknown settings {sorted(unknown)}; known: {sorted(s)}")
+    s.update(overrides)
+    s["sizes"], s["activations"] = [int(v) for v in s["sizes"]], [str(a) for a in s["activations"]]
+    return s
+
+
+def _key(settings: dict, extra: dict) -> str:
+    blob = json.dumps({"settings": settings, "extra": extra, "format": CACHE_FORMAT}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def autoencoder_cache_path(settings: dict, X: np.ndarray, X_valid: np.ndarray | None,
+                           X_snapshot: np.ndarray | None, snapshot_epochs: Sequence[int]) -> Path:
+    """``data_dir()/autoencoders/ae_<sizes>-<hash>.npz``; the hash covers the settings, the
+    snapshot epochs and fingerprints of the training, validation and snapshot rows."""
+    extra = {"data": fingerprint(X), "valid": None if X_valid is None else fingerprint(X_valid),
+             "snap": None if X_snapshot is None else fingerprint(X_snapshot),
+             "snapshot_epochs": sorted(int(e) for e in snapshot_epochs)}
+    tag = "-".join(str(v) for v in settings["sizes"])
+    return config.data_dir() / "autoencoders" / f"ae_{tag}-{_key(settings, extra)}.npz"
+
+
+def _save_autoencoder(path: Path, params: dict, history: dict, settings: dict) -> None:
+    arrays: dict[str, Any] = {}
+    for name, _ in params["layers"]:
+        arrays["W" + name], arrays["b" + name] = params["W" + name], params["b" + name]
+    for k in _HISTORY_LISTS:
+        arrays["history_" + k] = np.asarray(history[k], dtype=np.float64)
+    epochs = sorted(history["snapshots"])
+    arrays["snapshot_epochs"] = np.asarray(epochs, dtype=np.int64)
+    if epochs:
+        arrays["snapshots"] = np.stack([history["snapshots"][e] for e in epochs]).astype(np.float32)
+    arrays["valid_psnr0"] = np.float64(history["valid_psnr0"])
+    arrays["meta"] = np.array(json.dumps({"settings": settings, "layers": params["layers"],
+                                          "format": CACHE_FORMAT}))
+    config.save_npz(path, **arrays)
+
+
+def _load_autoencoder(path: Path) -> tuple[dict, dict]:
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format") != CACHE_FORMAT:
+            raise ValueError(f"cache format {meta.get('format')} is not {CACHE_FORMAT}")
+        layers = [tuple(x) for x in meta["layers"]]
+        params: dict = {"layers": layers}
+        for name, _ in layers:
+            params["W" + name], params["b" + name] = z["W" + name], z["b" + name]
+        history: dict = {k: z["history_" + k].tolist() for k in _HISTORY_LISTS}
+        history["epoch"] = [int(e) for e in history["epoch"]]
+        epochs = z["snapshot_epochs"].tolist()
+        history["snapshots"] = {int(e): z["snapshots"][i] for i, e in enumerate(epochs)} if epochs else {}
+        history["valid_psnr0"] = float(z["valid_psnr0"])
+    return params, history
+
+
+def train_or_load_autoencoder(X: Any, X_valid: Any = None, *, settings: dict | None = None,
+                              snapshot_epochs: Sequence[int] = (), X_snapshot: Any = None, force: bool = False,
+                              verbose: bool = True) -> tuple[dict, dict]:
+    """The autoencoder trained with ``settings`` (default :func:`autoencoder_settings`) on X, from the
+    cache when it exists, else trained now (:func:`.autoencoder.train_autoencoder`) and cached atomically.
+
+    The cache key (:func:`autoencoder_cache_path`) covers the settings and the data, so changing
+    either trains a new network; ``force=True`` retrains. A damaged cache file is retrained with a
+    warning. Returns ``(params, history)``; ``history['cached']`` says whether it was loaded,
+    ``history['path']`` where it lives, ``history['seconds'][-1]`` how long training took.
+    """
+    s = autoencoder_settings() if settings is None else autoencoder_settings(**settings)
+    X = np.asarray(X, dtype=np.float32)
+    X_valid = None if X_valid is None else np.asarray(X_valid, dtype=np.float32)
+    X_snapshot = None if X_snapshot is None else np.asarray(X_snapshot, dtype=np.float32)
+    for name, arr in (("X", X), ("X_valid", X_valid), ("X_snapshot", X_snapshot)):
+        if arr is not None and (arr.ndim != 2 or arr.shape[1] != s["sizes"][0]):
+            raise ValueError(f"train_or_load_autoencoder: {name} has shape {arr.shape}; expected (N, {s['sizes'][0]})")
+    path = autoencoder_cache_path(s, X, X_valid, X_snapshot, snapshot_epochs)
+    if path.is_file() and not force:
+        try:
+            params, history = _load_autoencoder(path)
+        except Exception as exc:  # damaged or stale: train again and overwrite
+            warnings.warn(f"train_or_load_autoencoder: cannot read {path} ({type(exc).__name__}: {exc}); retraining",
+                          stacklevel=2)
+        else:
+            if verbose:
+                print(f"loaded the trained autoencoder from {path.name} (delete it to retrain)")
+            history.update(cached=True, path=str(path))
+            return params, history
+    rng = np.random.default_rng(int(s["seed"]))
+    params = build_autoencoder(s["sizes"], s["activations"], rng)
+    t0 = time.perf_counter()
+    history = train_autoencoder(params, X, X_valid, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
+                                momentum=s["momentum"], decay=s["decay"], decay_every=s["decay_every"], rng=rng,
+                                snapshot_epochs=snapshot_epochs, X_snapshot=X_snapshot)
+    _save_autoencoder(path, params, history, s)
+    if verbose:
+        print(f"trained {'-'.join(map(str, s['sizes']))} for {s['epochs']} epochs in "
+              f"{time.perf_counter() - t0:.1f} s; cached in {path.name}")
+    history.update(cached=False, path=str(path))
+    return params, history

@@ -1,0 +1,86 @@
+"""Comparing the two compressors: parameter counts, dead units, and the bottleneck sweep.
+
+:func:`count_parameters` counts the learned numbers of a PCA, a numpy autoencoder or a torch
+module; :func:`dead_units` finds ReLU units that never fire; :func:`bottleneck_sweep` trains
+autoencoders 1024-32-k-32-1024 against PCA with k components and :func:`first_epoch_above`
+says from which epoch the network stays ahead.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import nn
+from .autoencoder import _ae_layers, _check_ae_input
+from .cache import autoencoder_settings, train_or_load_autoencoder
+from .metrics import psnr
+from .pca import PCA
+
+
+def count_parameters(model: Any) -> int:
+    """Learned numbers of a model: for a params dict, every ``W`` and ``b`` of its layers; for a
+    :class:`PCA`, basis plus mean (``k * D + D``); for a torch module, its parameters."""
+    if isinstance(model, PCA):
+        return model.n_parameters
+    if isinstance(model, dict):
+        return int(sum(model["W" + n].size + model["b" + n].size for n, _ in _ae_layers(model)))
+    if hasattr(model, "parameters"):
+        return int(sum(p.numel() for p in model.parameters()))
+    raise TypeError(f"count_parameters: expected a params dict, a PCA or a torch module, got {type(model).__name__}")
+
+
+def dead_units(params: dict, X: Any) -> dict[str, int]:
+    """For each hidden ReLU layer, how many units output 0 for every row of X (they pass no
+    information to the next layer). Returns {layer name: count}."""
+    X = _check_ae_input(X, params, "dead_units")
+    h, out = X.astype(params["W" + params["layers"][0][0]].dtype), {}
+    for name, act in params["layers"][:-1]:
+        h = nn.ACTIVATIONS[act][0](h @ params["W" + name] + params["b" + name])
+        if act == "relu":
+            out[name] = int((h.max(axis=0) <= 0).sum())
+    return out
+
+
+def first_epoch_above(curve: Sequence[float], level: float) -> int | None:
+    """The first epoch (1-based index into ``curve``) whose value exceeds ``level`` and stays above it
+    to the end; None if the last value is not above."""
+    curve = np.asarray(curve, dtype=np.float64)
+    if len(curve) == 0 or curve[-1] <= level:
+        return None
+    below = np.nonzero(curve <= level)[0]
+    return int(below[-1] + 2) if len(below) else 1
+
+
+def bottleneck_sweep(X: Any, X_valid: Any, widths: Sequence[int], pca: PCA, *, hidden: int = 32,
+                     settings: dict | None = None, snapshot_epochs: Sequence[int] = (), X_snapshot: Any = None,
+                     verbose: bool = True) -> list[dict]:
+    """Autoencoders ``D -> hidden -> k -> hidden -> D`` (ReLU, ReLU, ReLU, sigmoid; the homework's
+    net when k = hidden = 32) against PCA with k components, for every k in ``widths``.
+
+    Each network is trained with ``settings`` (default :func:`autoencoder_settings`) through
+    :func:`train_or_load_autoencoder`, so it is cached; pass the homework run's ``snapshot_epochs``
+    and ``X_snapshot`` too and the k = 32 network is loaded from that run's cache file.
+    ``pca`` must hold at least max(widths) components. Returns one dict per k: ``k``,
+    ``ae_psnr`` and ``pca_psnr`` (mean validation dB), ``ae_params``, ``pca_params``,
+    ``ae_curve`` (validation PSNR per epoch), ``crossover_epoch`` (first epoch from which the
+    autoencoder stays above PCA, or None), ``seconds`` (training time), ``cached``.
+    """
+    widths = [int(k) for k in widths]
+    if not widths or min(widths) < 1 or max(widths) > pca.k:
+        raise ValueError(f"bottleneck_sweep: widths {widths} must lie in [1, {pca.k}] (the PCA holds {pca.k} "
+                         "components)")
+    base = autoencoder_settings() if settings is None else autoencoder_settings(**settings)
+    rows = []
+    for k in widths:
+        s = dict(base, sizes=[base["sizes"][0], hidden, k, hidden, base["sizes"][-1]])
+        params, hist = train_or_load_autoencoder(X, X_valid, settings=s, snapshot_epochs=snapshot_epochs,
+                                                 X_snapshot=X_snapshot, verbose=verbose)
+        p = pca.truncate(k)
+        pca_db = psnr(X_valid, p.reconstruct(X_valid))
+        rows.append(dict(k=k, ae_psnr=float(hist["valid_psnr"][-1]), pca_psnr=pca_db,
+                         ae_params=count_parameters(params), pca_params=p.n_parameters,
+                         ae_curve=list(hist["valid_psnr"]),
+                         crossover_epoch=first_epoch_above(hist["valid_psnr"], pca_db),
+                         seconds=float(hist["seconds"][-1]) if hist["seconds"] else 0.0, cached=hist["cached"]))
+    return rows
