@@ -1,4 +1,6 @@
 """helpers.data: the NIST36-compatible generator, the real-data loaders and the command line."""
+import gzip
+import struct
 import subprocess
 import sys
 import time
@@ -160,8 +162,31 @@ def test_cache_key_depends_on_settings(cache, monkeypatch):
     assert data.cache_path("train", 6, seed=0) != a
     monkeypatch.setitem(data.PARAMS, "blur", (0.1, 0.2))
     assert data.cache_path("train", 5, seed=0) != a
-    monkeypatch.setattr(data, "GENERATOR_VERSION", data.GENERATOR_VERSION + 1)
+    monkeypatch.setattr(data.generator, "GENERATOR_VERSION", data.generator.GENERATOR_VERSION + 1)
     assert data.cache_path("train", 5, seed=0) != a
+
+
+def test_cache_key_covers_all_the_drawing_code():
+    """The key hashes the source of helpers/data/generator.py and helpers/_glyphs.py, so every helper
+    the generator calls must live in one of them: one moved elsewhere could change without changing the key."""
+    import inspect
+    import types
+
+    from helpers import _glyphs
+    from helpers.data import cache, generator
+
+    hashed = {generator.__name__, _glyphs.__name__}
+    allowed = hashed | {"helpers.data.charset"}  # the container and the split names: no drawing there
+    for name, fn in vars(generator).items():
+        if not (isinstance(fn, types.FunctionType) and fn.__module__ == generator.__name__):
+            continue
+        codes = [fn.__code__] + [c for c in fn.__code__.co_consts if isinstance(c, types.CodeType)]
+        for used in {n for c in codes for n in c.co_names}:
+            obj = vars(generator).get(used)
+            if callable(obj) and getattr(obj, "__module__", "").startswith("helpers"):
+                assert obj.__module__ in allowed, f"generator.{name} calls {used} from {obj.__module__}"
+    source = inspect.getsource(_glyphs) + "\n" + inspect.getsource(generator)
+    assert cache._code_digest() == __import__("hashlib").sha1(source.encode()).hexdigest()[:12]
 
 
 def test_stale_cache_files_are_replaced(cache):
@@ -297,6 +322,90 @@ def test_mnist_digits_converted():
     same = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(raw, ink)]
     flipped = [np.corrcoef(a.T.ravel(), b.ravel())[0, 1] for a, b in zip(raw, ink)]
     assert min(same) > 0.9 and np.mean(flipped) < 0.7  # upright, not transposed
+
+
+# --------------------------------------------------------------------------------------------------
+# EMNIST and flowers17, on tiny files the tests write
+# --------------------------------------------------------------------------------------------------
+
+def _emnist_arrays():
+    """Six 28x28 EMNIST-style images (white ink on black, stored transposed) and balanced labels."""
+    labels = np.array([3, 10, 35, 36, 9, 46], np.uint8)  # '3', 'A', 'Z', 'a' (dropped), '9', 't' (dropped)
+    upright = np.zeros((6, 28, 28), np.uint8)
+    for i in range(6):
+        upright[i, 2, 5 + i] = 255  # one ink pixel near the top, at a column that identifies the image
+    return upright.transpose(0, 2, 1).copy(), labels
+
+
+def _write_idx(path, arr, gz):
+    header = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    with (gzip.open if gz else open)(path, "wb") as fh:
+        fh.write(header + arr.tobytes())
+
+
+def _check_emnist(ds):
+    assert ds.images.shape == (4, 32, 32) and ds.images.dtype == np.float32
+    np.testing.assert_array_equal(ds.labels, [29, 0, 25, 35])  # '3', 'A', 'Z', '9' in NIST36 order
+    for img, col in zip(ds.images, [5, 6, 7, 9]):
+        ink = np.argwhere(img < 0.5)
+        np.testing.assert_array_equal(ink, [[2 + 2, col + 2]])  # upright, ink dark, padded by 2
+    assert ds.images.max() == 1.0 and ds.images.min() == 0.0
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_emnist_idx_files(tmp_path, gz):
+    stored, labels = _emnist_arrays()
+    folder = tmp_path / "gzip"
+    folder.mkdir()
+    sfx = ".gz" if gz else ""
+    _write_idx(folder / f"emnist-balanced-test-images-idx3-ubyte{sfx}", stored, gz)
+    _write_idx(folder / f"emnist-balanced-test-labels-idx1-ubyte{sfx}", labels, gz)
+    ds = data.load_emnist("test", data_dir=tmp_path)
+    _check_emnist(ds)
+    assert ds.split == "test" and "EMNIST" in ds.source
+
+
+def test_load_emnist_mat_file_and_errors(tmp_path):
+    from scipy.io import savemat
+
+    stored, labels = _emnist_arrays()
+    split = {"images": stored.reshape(6, 784), "labels": labels.reshape(6, 1).astype(np.float64),
+             "writers": np.zeros((6, 1))}
+    savemat(tmp_path / "emnist-balanced.mat", {"dataset": {"train": split, "test": split,
+                                                            "mapping": np.zeros((47, 2))}})
+    _check_emnist(data.load_emnist("train", data_dir=tmp_path))
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        data.load_emnist("train", data_dir=tmp_path / "empty")
+    with pytest.raises(ValueError, match="no validation split"):
+        data.load_emnist("valid", data_dir=tmp_path)
+
+
+def test_flowers17_layout_from_datasplits_and_loader(tmp_path):
+    from PIL import Image
+    from scipy.io import savemat
+
+    src = tmp_path / "17flowers"
+    (src / "jpg").mkdir(parents=True)
+    numbers = {"trn1": [1, 2, 81, 1360], "val1": [3, 82], "tst1": [4, 161]}
+    rng = np.random.default_rng(0)
+    for n in sum(numbers.values(), []):
+        Image.fromarray(rng.integers(0, 255, (12, 20, 3), dtype=np.uint8)).save(src / "jpg" / f"image_{n:04d}.jpg")
+    savemat(src / "datasplits.mat", {k: np.array([v], dtype=np.float64) for k, v in numbers.items()})
+    root = data.build_flowers17_folders(src, tmp_path / "oxford-flowers17")
+    names = data.FLOWERS17_CLASSES
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.jpg")) == sorted([
+        f"train/{names[0]}/image_0001.jpg", f"train/{names[0]}/image_0002.jpg", f"train/{names[1]}/image_0081.jpg",
+        f"train/{names[16]}/image_1360.jpg", f"val/{names[0]}/image_0003.jpg", f"val/{names[1]}/image_0082.jpg",
+        f"test/{names[0]}/image_0004.jpg", f"test/{names[2]}/image_0161.jpg"])
+    images, labels, classes = data.load_flowers17("train", root, size=32)
+    assert images.shape == (4, 3, 32, 32) and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
+    assert classes == sorted([names[0], names[1], names[16]])
+    assert sorted(labels.tolist()) == sorted([classes.index(names[0])] * 2 + [classes.index(names[1]),
+                                                                            classes.index(names[16])])
+    with pytest.raises(FileExistsError):
+        data.build_flowers17_folders(src, root)
+    with pytest.raises(FileNotFoundError, match="build_flowers17_folders"):
+        data.load_flowers17("val", tmp_path / "nowhere")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests of the chapter-6 fine-tuning helpers in helpers.torch_models (tiny data, private cache)."""
+"""Tests of the chapter-6 fine-tuning helpers (helpers.torch_models.transfer; tiny data, private cache)."""
 from __future__ import annotations
 
 import json
@@ -130,7 +130,7 @@ def test_adapt_probe_changes_only_the_head_and_matches_the_full_model():
     full = tm.replace_head(__import__("copy").deepcopy(bb), 10)
     full.classifier.load_state_dict(head.state_dict())
     full.eval()
-    torch.testing.assert_close(tm._Head(head).eval()(feats), full(tm.as_tensors(ev)[0]), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(tm.transfer._Head(head).eval()(feats), full(tm.as_tensors(ev)[0]), rtol=1e-4, atol=1e-5)
 
 
 def test_adapt_strategies_are_reproducible_and_learn_a_separable_task():
@@ -148,8 +148,9 @@ def test_adapt_strategies_are_reproducible_and_learn_a_separable_task():
 
 def test_finetune_experiment_runs_every_setting_and_caches(monkeypatch):
     pool, held = _digits(6, seed=3, split="pool"), _digits(4, seed=4, split="held")
-    monkeypatch.setattr(tm, "mnist_target_task", lambda seed=0: (pool, held))
-    monkeypatch.setattr(tm, "finetune_backbone", lambda source="auto", progress=True: (_backbone(36), "test backbone"))
+    monkeypatch.setattr(tm.transfer, "mnist_target_task", lambda seed=0: (pool, held))
+    monkeypatch.setattr(tm.transfer, "finetune_backbone",
+                        lambda source="auto", progress=True: (_backbone(36), "test backbone"))
     monkeypatch.setitem(config.BUDGETS, "ft_eval_per_class", (4, 4, ""))
     monkeypatch.setitem(config.BUDGETS, "ft_curve_per_class", (2, 2, ""))
     r = tm.finetune_experiment(labels_per_class=[1, 2], seeds=2, steps=2, progress=False)
@@ -170,7 +171,7 @@ def test_finetune_experiment_runs_every_setting_and_caches(monkeypatch):
 
 def test_digits_cnn_trains_once_then_loads(monkeypatch, capsys):
     pool, held = _digits(6, seed=5, split="pool"), _digits(3, seed=6, split="held")
-    monkeypatch.setattr(tm, "mnist_target_task", lambda seed=0: (pool, held))
+    monkeypatch.setattr(tm.transfer, "mnist_target_task", lambda seed=0: (pool, held))
     model, hist = tm.digits_cnn(progress=False)
     assert not hist["cached"] and len(hist["epoch"]) == config.budget("digits_cnn_epochs")
     assert tm.predict_proba(model, held.images).shape == (len(held), 10)

@@ -116,6 +116,94 @@ def test_merging_joins_pieces_of_one_character():
     assert ocr.analyze_page(img, morph_size=0, merge=False).boxes.shape[0] == 5
 
 
+# --- the steps one function each (the chapter shows them) ----------------------------------------
+
+def _tilted_boxes(angle_deg, words=("AA", "AAA", "A"), n_lines=3, h=20, w=12, letter_gap=4, word_gap=16):
+    """Character boxes of ``n_lines`` lines of ``words`` on lines rising by ``angle_deg`` to the right,
+    in reading order, with the index of the characters that start a word (not a line)."""
+    t = np.tan(np.deg2rad(angle_deg))
+    boxes, starts = [], []
+    for ln in range(n_lines):
+        x = 40
+        for i, word in enumerate(words):
+            if i:
+                starts.append(len(boxes))
+                x += word_gap - letter_gap
+            for _ in word:
+                y = 300 + 45 * ln - x * t
+                boxes.append([round(y), x, round(y) + h, x + w])
+                x += w + letter_gap
+    return np.array(boxes, np.int64), starts
+
+
+def test_group_lines_finds_tilted_lines_in_reading_order():
+    boxes, _ = _tilted_boxes(5.0)
+    shuffled = np.random.default_rng(0).permutation(len(boxes))
+    order, line_of, angle = ocr.group_lines(boxes[shuffled], height=20)
+    np.testing.assert_array_equal(shuffled[order], np.arange(len(boxes)))  # reading order recovered
+    assert line_of[order].tolist() == [0] * 6 + [1] * 6 + [2] * 6
+    assert abs(np.rad2deg(-angle) - 5.0) <= 0.5  # the skew, on a grid of 0.25 degrees
+    empty = ocr.group_lines(np.zeros((0, 4), np.int64), height=20)
+    assert empty[0].shape == (0,) and empty[1].shape == (0,) and empty[2] == 0.0
+
+
+def test_word_spaces_marks_the_gaps_between_words():
+    boxes, starts = _tilted_boxes(5.0)
+    order, line_of, angle = ocr.group_lines(boxes, height=20)
+    spaces = ocr.word_spaces(boxes[order], line_of[order], 20, angle)
+    assert spaces.dtype == bool and np.nonzero(spaces)[0].tolist() == starts
+    assert not ocr.word_spaces(boxes[order], line_of[order], 20, angle, space_gap=2.0).any()
+    assert ocr.word_spaces(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), 20).shape == (0,)
+
+
+def test_letters_from_components_merges_pieces_and_drops_specks():
+    boxes = np.array([[20, 40, 55, 48], [59, 40, 95, 48],   # one 'I' broken in two, stacked
+                      [20, 120, 95, 128], [20, 200, 95, 208],  # two whole 'I's
+                      [60, 300, 62, 302],                     # a speck
+                      [300, 0, 302, 600]])                    # a ruled line across the page
+    area = np.array([8 * 35, 8 * 36, 8 * 75, 8 * 75, 4, 1200], np.float64)
+    group, char_boxes, keep = ocr.letters_from_components(boxes, area, 75.0, 600)
+    assert group[0] == group[1] and len(set(group.tolist())) == 5
+    assert char_boxes[keep].tolist() == [[20, 40, 95, 48], [20, 120, 95, 128], [20, 200, 95, 208]]
+    group, char_boxes, keep = ocr.letters_from_components(boxes, area, 75.0, 600, merge=False)
+    assert keep.sum() == 4  # the two pieces stay apart
+
+
+def test_crop_to_square_centres_the_ink_and_keeps_its_aspect():
+    amount = np.zeros((44, 14), np.float32)
+    amount[2:42, 2:12] = 1.0  # ink box 40 x 10 with a 2-pixel margin
+    a64 = ocr.crop_to_square(amount, (2, 2, 42, 12), fill=24)
+    assert a64.shape == (64, 64) and a64.dtype == np.float32
+    rows, cols = np.nonzero(a64 > 0.5)
+    assert 46 <= rows.max() - rows.min() + 1 <= 50  # the larger side: 24 of 32 pixels, so 48 of 64
+    assert 10 <= cols.max() - cols.min() + 1 <= 14  # the aspect ratio kept
+    assert abs((rows.min() + rows.max()) / 2 - 31.5) <= 1 and abs((cols.min() + cols.max()) / 2 - 31.5) <= 1
+
+
+def test_fit_stroke_width_brings_strokes_into_the_training_range():
+    thin = np.zeros((64, 64), np.float32)
+    thin[8:56, 31:33] = 1.0  # a stroke 2 pixels wide at 64 x 64 (1 at 32 x 32)
+    wide = np.zeros((64, 64), np.float32)
+    wide[8:56, 24:40] = 1.0  # 16 pixels wide
+    width = lambda a64: ocr.stroke_width(a64 > 0.5)
+    assert width(thin) == 2.0 and width(ocr.fit_stroke_width(thin, (2.2, 4.6))) > 3.5  # thickened
+    assert width(ocr.fit_stroke_width(wide, (2.2, 4.6))) < width(wide) - 1.5  # thinned
+    ok = np.zeros((64, 64), np.float32)
+    ok[8:56, 29:35] = 1.0  # 6 pixels: inside the range, unchanged
+    np.testing.assert_array_equal(ocr.fit_stroke_width(ok), ok)
+
+
+@pytest.mark.parametrize("name", ["findLetters", "connected_components", "letters_from_components", "estimate_skew",
+                                  "group_lines", "word_spaces", "ink_amount", "crop_to_square", "fit_stroke_width",
+                                  "prepare_crops", "correct_light", "choose_threshold", "ink_mask"])
+def test_the_functions_the_chapter_shows_fit_on_a_page(name):
+    import inspect
+
+    source = inspect.getsource(getattr(ocr, name))
+    assert len(source.splitlines()) <= 30, f"{name} has {len(source.splitlines())} lines; the book shows it whole"
+    assert "progress" not in source and "cache" not in source
+
+
 # --- layout on generated photos ------------------------------------------------------------------
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])

@@ -1,8 +1,7 @@
-"""Tests of helpers.torch_models: gradients against numpy, checkpoints, weight loading, loaders, training."""
+"""Tests of helpers.torch_models: gradients against numpy, checkpoints, weight loading, training."""
 from __future__ import annotations
 
-import gzip
-import struct
+import inspect
 
 import numpy as np
 import pytest
@@ -114,7 +113,7 @@ def test_short_training_run_learns_and_is_reproducible(capsys):
     assert before < 0.5
     assert hist["valid_acc"][-1] >= 0.95 and hist["train_loss"][-1] < hist["train_loss"][0]
     assert hist["train_loss"] == hist2["train_loss"] and hist["valid_acc"] == hist2["valid_acc"]
-    assert set(tm._HISTORY_KEYS) <= set(hist) and hist["epoch"] == [1, 2, 3] and hist["device"] == "cpu"
+    assert set(tm.training._HISTORY_KEYS) <= set(hist) and hist["epoch"] == [1, 2, 3] and hist["device"] == "cpu"
     out = capsys.readouterr()
     assert "valid acc" in out.out and "SmallCNN" in out.out
     assert out.err == ""  # the static book drops stderr with a warning: nothing may go there
@@ -273,86 +272,40 @@ def test_random_affine_keeps_shape_and_white_background():
     assert abs(float(out.mean() - x.mean())) < 0.03
 
 
-# ---------------------------------------------------------------------------------------------
-# Loaders on tiny files the tests write
-# ---------------------------------------------------------------------------------------------
-def _emnist_arrays():
-    """Six 28x28 EMNIST-style images (white ink on black, stored transposed) and balanced labels."""
-    labels = np.array([3, 10, 35, 36, 9, 46], np.uint8)  # '3', 'A', 'Z', 'a' (dropped), '9', 't' (dropped)
-    upright = np.zeros((6, 28, 28), np.uint8)
-    for i in range(6):
-        upright[i, 2, 5 + i] = 255  # one ink pixel near the top, at a column that identifies the image
-    return upright.transpose(0, 2, 1).copy(), labels
+def test_train_epoch_is_plain_sgd_on_the_batches_given():
+    """train_epoch with torch.optim.SGD and the summed loss takes chapter 3's step on each batch in turn and
+    reports the loss per example and the accuracy of the batches as they were trained."""
+    rng = np.random.default_rng(4)
+    p = _numpy_params(rng, n_hidden=8, n_out=4)
+    X, y = rng.random((10, 1024)), rng.integers(0, 4, 10)
+    batches = [(torch.from_numpy(X[:6]), torch.from_numpy(y[:6])), (torch.from_numpy(X[6:]), torch.from_numpy(y[6:]))]
+    model = tm.MLP.from_params(p)
+    loss, acc = tm.train_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.01), reduction="sum")
+    ref_loss, correct = 0.0, 0
+    for rows in (slice(0, 6), slice(6, 10)):
+        batch_loss, g = _numpy_reference(X[rows], np.eye(4)[y[rows]], p)
+        h = 1 / (1 + np.exp(-(X[rows] @ p["Wlayer1"] + p["blayer1"])))
+        correct += int(np.sum((h @ p["Woutput"] + p["boutput"]).argmax(1) == y[rows]))
+        ref_loss += batch_loss
+        p = {k: p[k] - 0.01 * g[k] for k in p}
+    assert loss == pytest.approx(ref_loss / 10, rel=1e-6) and acc == correct / 10
+    for k, v in model.to_params().items():
+        if k != "layers":
+            np.testing.assert_allclose(v, p[k], rtol=1e-5, atol=1e-6)
 
 
-def _write_idx(path, arr, gz):
-    header = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    with (gzip.open if gz else open)(path, "wb") as fh:
-        fh.write(header + arr.tobytes())
+def test_random_batches_cover_every_image_once_in_a_seeded_order():
+    x, y = torch.arange(10.0).reshape(10, 1, 1, 1), torch.arange(10)
+    batches = list(tm.random_batches(x, y, 4, torch.Generator().manual_seed(0)))
+    assert [len(b) for b, _ in batches] == [4, 4, 2]
+    seen = torch.cat([b for _, b in batches])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    assert all(torch.equal(bx.flatten().long(), by) for bx, by in batches)      # images stay with their labels
+    again = torch.cat([b for _, b in tm.random_batches(x, y, 4, torch.Generator().manual_seed(0))])
+    assert torch.equal(seen, again)
 
 
-def _check_emnist(ds):
-    assert ds.images.shape == (4, 32, 32) and ds.images.dtype == np.float32
-    np.testing.assert_array_equal(ds.labels, [29, 0, 25, 35])  # '3', 'A', 'Z', '9' in NIST36 order
-    for img, col in zip(ds.images, [5, 6, 7, 9]):
-        ink = np.argwhere(img < 0.5)
-        np.testing.assert_array_equal(ink, [[2 + 2, col + 2]])  # upright, ink dark, padded by 2
-    assert ds.images.max() == 1.0 and ds.images.min() == 0.0
-
-
-@pytest.mark.parametrize("gz", [True, False])
-def test_load_emnist_idx_files(tmp_path, gz):
-    stored, labels = _emnist_arrays()
-    folder = tmp_path / "gzip"
-    folder.mkdir()
-    sfx = ".gz" if gz else ""
-    _write_idx(folder / f"emnist-balanced-test-images-idx3-ubyte{sfx}", stored, gz)
-    _write_idx(folder / f"emnist-balanced-test-labels-idx1-ubyte{sfx}", labels, gz)
-    ds = tm.load_emnist("test", data_dir=tmp_path)
-    _check_emnist(ds)
-    assert ds.split == "test" and "EMNIST" in ds.source
-
-
-def test_load_emnist_mat_file_and_errors(tmp_path):
-    from scipy.io import savemat
-
-    stored, labels = _emnist_arrays()
-    split = {"images": stored.reshape(6, 784), "labels": labels.reshape(6, 1).astype(np.float64),
-             "writers": np.zeros((6, 1))}
-    savemat(tmp_path / "emnist-balanced.mat", {"dataset": {"train": split, "test": split,
-                                                            "mapping": np.zeros((47, 2))}})
-    _check_emnist(tm.load_emnist("train", data_dir=tmp_path))
-    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
-        tm.load_emnist("train", data_dir=tmp_path / "empty")
-    with pytest.raises(ValueError, match="no validation split"):
-        tm.load_emnist("valid", data_dir=tmp_path)
-
-
-def test_flowers17_layout_from_datasplits_and_loader(tmp_path):
-    from PIL import Image
-    from scipy.io import savemat
-
-    src = tmp_path / "17flowers"
-    (src / "jpg").mkdir(parents=True)
-    numbers = {"trn1": [1, 2, 81, 1360], "val1": [3, 82], "tst1": [4, 161]}
-    rng = np.random.default_rng(0)
-    for n in sum(numbers.values(), []):
-        Image.fromarray(rng.integers(0, 255, (12, 20, 3), dtype=np.uint8)).save(src / "jpg" / f"image_{n:04d}.jpg")
-    savemat(src / "datasplits.mat", {k: np.array([v], dtype=np.float64) for k, v in numbers.items()})
-    root = tm.build_flowers17_folders(src, tmp_path / "oxford-flowers17")
-    names = tm.FLOWERS17_CLASSES
-    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.jpg")) == sorted([
-        f"train/{names[0]}/image_0001.jpg", f"train/{names[0]}/image_0002.jpg", f"train/{names[1]}/image_0081.jpg",
-        f"train/{names[16]}/image_1360.jpg", f"val/{names[0]}/image_0003.jpg", f"val/{names[1]}/image_0082.jpg",
-        f"test/{names[0]}/image_0004.jpg", f"test/{names[2]}/image_0161.jpg"])
-    images, labels, classes = tm.load_flowers17("train", root, size=32)
-    assert images.shape == (4, 3, 32, 32) and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
-    assert classes == sorted([names[0], names[1], names[16]])
-    assert sorted(labels.tolist()) == sorted([classes.index(names[0])] * 2 + [classes.index(names[1]),
-                                                                            classes.index(names[16])])
-    with pytest.raises(FileExistsError):
-        tm.build_flowers17_folders(src, root)
-    with pytest.raises(FileNotFoundError, match="build_flowers17_folders"):
-        tm.load_flowers17("val", tmp_path / "nowhere")
-    model = tm.squeezenet(len(classes), in_channels=3, small_input=False)
-    assert model(torch.from_numpy(images)).shape == (4, 3)
+@pytest.mark.parametrize("fn", [tm.train_epoch, tm.replace_head])
+def test_functions_the_book_shows_stay_short(fn):
+    """Chapter 6 shows these with literalinclude :pyobject:; keep them a page-sized read (docstring included)."""
+    assert len(inspect.getsource(fn).splitlines()) <= 32, fn.__name__

@@ -1,0 +1,294 @@
+"""The NIST36-compatible character generator: random drawing parameters, then two rendering stages.
+
+Each image is one glyph of a style (pen strokes, handwriting fonts, plain fonts; see
+:mod:`helpers._glyphs`) drawn at 64x64 with a random affine map and pen (stage 1,
+:func:`_render_sources`), then given its stroke width, an elastic distortion, 2x2 pooling to 32x32,
+blur, contrast and noise (stage 2, :func:`_finish`, vectorized over a chunk). All random numbers of
+a split are drawn first (:func:`_draw_params`), so the result does not depend on how it is chunked.
+
+This file holds the drawing code and nothing else: the cache key of the generated sets
+(:func:`helpers.data.cache.cache_path`) hashes this whole file and :mod:`helpers._glyphs`, so any
+edit here draws the sets again. Code the drawing uses belongs here (or in ``_glyphs``), not in
+another module, or the key would not see it change (``tests/test_data.py`` checks this).
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from .. import config
+from .. import _glyphs as G
+from .charset import CLASSES, SPLITS, CharacterSet, _check_split
+
+__all__ = ["GENERATOR_VERSION", "PARAMS", "CHUNK", "styles", "style_groups", "generate_characters"]
+
+GENERATOR_VERSION = 1  # part of every cache key, with PARAMS and a hash of the drawing code
+
+# Random ranges of the generator (part of the cache key). Lengths are in pixels of the 32x32 image.
+PARAMS: dict[str, object] = {
+    "size": (22.0, 28.0),        # larger side of the character's ink box
+    "rotate_deg": 3.0,           # rotation: normal, this standard deviation, clipped at 3 sd
+    "slant": (0.04, 0.10),       # shear x -= slant * y (right-leaning > 0): normal mean, sd; clipped at 3 sd
+    "aspect": 0.12,              # log of width/height stretch, normal sd
+    "shift": 0.5,                # centre offset, normal sd (kept inside the frame)
+    "pen": (1.2, 3.6),           # pen diameter for stroke styles
+    "pen_jitter": 0.025,         # stroke-point wobble, in cap heights
+    "stroke_shift": 0.015,       # whole-stroke offset, in cap heights
+    "font_width": (1.3, 3.4),    # stroke width aimed at for font styles ...
+    "font_width_mix": 0.5,       # ... mixed with the font's own width at this ratio
+    "elastic": (0.0, 1.5),       # amplitude of the smooth elastic distortion
+    "mid": 0.07,                 # middle of the character moved up/down by this share of its height (normal sd)
+    "taper": 0.08,               # top wider than bottom (or the reverse): normal sd of the relative change
+    "blur": (0.25, 0.75),        # gaussian blur sigma
+    "ink": (0.0, 0.25),          # ink darkness (0 black)
+    "ink_gain": (1.0, 1.5),      # stroke-centre saturation
+    "background_drop": 0.015,    # paper below 1 by |normal| with this sd
+    "noise": (0.0, 0.03),        # pixel noise sd
+}
+
+
+def styles(split: str) -> list[str]:
+    """The style names used for ``split``: train and valid share the training styles,
+    test uses only the held-out styles (``'all'`` lists every installed style)."""
+    _check_split(split, ("all",))
+    want = {"train": "train", "valid": "train", "test": "test"}.get(split)
+    return [s.name for s in G.available_styles() if want is None or s.split == want]
+
+
+def style_groups() -> dict[str, str]:
+    """style name -> group (``'pen'`` strokes, ``'hand'`` handwriting fonts, ``'print'`` plain fonts)."""
+    return {s.name: s.group for s in G.available_styles()}
+
+
+def _n_per_class(split: str, n_per_class: int | None) -> int:
+    _check_split(split)
+    n = config.budget(f"chars_{split}_per_class") if n_per_class is None else n_per_class
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n_per_class must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _split_rng(split: str, seed: int) -> np.random.Generator:
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return np.random.default_rng([int(seed), SPLITS.index(split), 36_2017])
+
+
+def _choose_styles(names: list[str], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Style index per sample: a group by GROUP_WEIGHTS, then a style of that group by its share."""
+    groups = style_groups()
+    present = sorted({groups[s] for s in names}, key=list(G.GROUP_WEIGHTS).index)
+    w = np.array([G.GROUP_WEIGHTS[g] for g in present])
+    share = {s.name: s.share for s in G.available_styles()}
+    group_total = {g: sum(share[t] for t in names if groups[t] == g) for g in present}
+    per_style = np.array([w[present.index(groups[s])] * share[s] / group_total[groups[s]] for s in names])
+    return rng.choice(len(names), size=n, p=per_style / per_style.sum())
+
+
+def _rotation_slant_aspect(theta: float, slant: float, aspect: float) -> np.ndarray:
+    c, s = math.cos(theta), math.sin(theta)
+    R = np.array([[c, -s], [s, c]])
+    S = np.array([[1.0, -slant], [0.0, 1.0]])  # y points down: the top of the letter leans right
+    D = np.diag([math.exp(aspect / 2), math.exp(-aspect / 2)])
+    return R @ S @ D
+
+
+def _bilinear_warp(images: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """out[b, y, x] = images[b, y + dy, x + dx] with bilinear interpolation, zero outside.
+
+    images: (B, H, W) float32; dy, dx: (B, H, W) displacements in pixels.
+    """
+    B, H, W = images.shape
+    P = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    yy = np.arange(H, dtype=np.float32)[None, :, None] + dy + 1.0
+    xx = np.arange(W, dtype=np.float32)[None, None, :] + dx + 1.0
+    yy = np.clip(yy, 0.0, H + 0.999)
+    xx = np.clip(xx, 0.0, W + 0.999)
+    y0 = yy.astype(np.intp)
+    x0 = xx.astype(np.intp)
+    wy = (yy - y0).astype(np.float32)
+    wx = (xx - x0).astype(np.float32)
+    flat = P.reshape(-1)
+    idx = (np.arange(B, dtype=np.intp) * (H + 2) * (W + 2))[:, None, None] + y0 * (W + 2) + x0
+    top = flat[idx] * (1 - wx) + flat[idx + 1] * wx
+    bottom = flat[idx + W + 2] * (1 - wx) + flat[idx + W + 3] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def _elastic_fields(amp: np.ndarray, freq: np.ndarray, phase: np.ndarray, coef: np.ndarray, size: int):
+    """Smooth random displacement fields, a sum of K plane waves per axis.
+
+    amp: (B,) amplitude in pixels; freq: (B, 2, K, 2) cycles per frame (fy, fx); phase, coef: (B, 2, K)
+    returns dy, dx: (B, size, size) float32
+
+    Each wave sin(a y + b x + phase) = sin(a y + phase) cos(b x) + cos(a y + phase) sin(b x) is built from
+    1-D factors, so only 4 K size-long sines are evaluated per image and field.
+    """
+    g = 2 * np.pi * np.arange(size, dtype=np.float32) / size
+    K = freq.shape[2]
+    w = (coef * (amp[:, None, None] / math.sqrt(K))).astype(np.float32)  # (B, 2, K)
+    ay = freq[..., 0, None].astype(np.float32) * g + phase[..., None].astype(np.float32)  # (B, 2, K, size)
+    bx = freq[..., 1, None].astype(np.float32) * g
+    sy, cy = np.sin(ay) * w[..., None], np.cos(ay) * w[..., None]
+    field = np.einsum("bfky,bfkx->bfyx", sy, np.cos(bx)) + np.einsum("bfky,bfkx->bfyx", cy, np.sin(bx))
+    return field[:, 0], field[:, 1]
+
+
+def _unit_vectors(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    a = rng.uniform(0, 2 * np.pi, shape)
+    return np.stack([np.sin(a), np.cos(a)], axis=-1)
+
+
+def _draw_params(names: list[str], labels: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """All random numbers of a split, drawn at once (so chunking never changes the result)."""
+    n = len(labels)
+    P = PARAMS
+    u = lambda lo_hi: rng.uniform(lo_hi[0], lo_hi[1], n)  # noqa: E731
+    clipped = lambda sd: np.clip(rng.normal(0, sd, n), -3 * sd, 3 * sd)  # noqa: E731
+    K = 3
+    return {
+        "style": _choose_styles(names, n, rng),
+        "variant": rng.uniform(0, 1, n),
+        "size": u(P["size"]),
+        "theta": np.deg2rad(clipped(P["rotate_deg"])),
+        "slant": P["slant"][0] + clipped(P["slant"][1]),
+        "aspect": clipped(P["aspect"]),
+        "shift": rng.normal(0, P["shift"], (n, 2)),
+        "pen": u(P["pen"]),
+        "font_width": u(P["font_width"]),
+        "elastic": u(P["elastic"]),
+        "freq": rng.uniform(0.4, 1.4, (n, 2, K, 1)) * _unit_vectors(rng, (n, 2, K)),
+        "phase": rng.uniform(0, 2 * np.pi, (n, 2, K)),
+        "coef": rng.normal(0, 1, (n, 2, K)),
+        "mid": clipped(P["mid"]),
+        "taper": clipped(P["taper"]),
+        "blur": u(P["blur"]),
+        "ink": u(P["ink"]),
+        "gain": u(P["ink_gain"]),
+        "background": 1 - np.abs(rng.normal(0, P["background_drop"], n)),
+        "noise": u(P["noise"]),
+        "jitter_seed": rng.integers(0, 2**63, n),
+    }
+
+
+def _render_sources(idx: np.ndarray, labels: np.ndarray, names: list[str], p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 1: each glyph drawn at 2x resolution (64x64) with its affine map and pen.
+
+    returns ink (B, 64, 64) uint8 (255 = ink) and the stroke-width change (B,) wanted for font styles
+    """
+    S = 64
+    style_objs = [G.get_style(s) for s in names]
+    out = np.zeros((len(idx), S, S), dtype=np.uint8)
+    widen = np.zeros(len(idx))
+    for k, i in enumerate(idx):
+        style = style_objs[p["style"][i]]
+        char = CLASSES[labels[i]]
+        M0 = _rotation_slant_aspect(p["theta"][i], p["slant"][i] + style.slant, p["aspect"][i] + style.aspect)
+        variant = int(p["variant"][i] * G.n_variants(style, char))
+        g = G.glyph(style, char, 48, variant)
+        pen = 2 * p["pen"][i] if style.kind != "ttf" else 0.0
+        q = g.points @ M0.T
+        ext = q.max(0) - q.min(0)
+        s = (2 * p["size"][i] - pen) / max(ext.max(), 1e-6)
+        if style.kind == "ttf":
+            g = G.glyph(style, char, s)
+            q = g.points @ M0.T
+            ext = q.max(0) - q.min(0)
+            s = 2 * p["size"][i] / max(ext.max(), 1e-6)
+        mid = (q.max(0) + q.min(0)) / 2 * s
+        half = ext * s / 2 + pen / 2
+        room = np.maximum(S / 2 - 2 - half, 0)
+        centre = S / 2 + np.clip(2 * p["shift"][i], -room, room)
+        A = s * M0
+        t = centre - mid
+        jitter = None
+        if style.kind != "ttf":
+            jr = np.random.default_rng(p["jitter_seed"][i])
+            jitter = jr.normal(0, PARAMS["pen_jitter"], g.points.shape)
+            start = 0
+            for stroke in g.strokes:
+                jitter[start:start + len(stroke)] += jr.normal(0, PARAMS["stroke_shift"], 2)
+                start += len(stroke)
+        else:
+            nominal = g.stroke * s
+            target = PARAMS["font_width_mix"] * nominal + (1 - PARAMS["font_width_mix"]) * 2 * p["font_width"][i]
+            widen[k] = target - nominal
+        out[k] = G.draw_glyph(g, A, t, (S, S), pen=pen, jitter=jitter)
+    return out, widen
+
+
+def _finish(ink64: np.ndarray, widen: np.ndarray, p: dict, idx: np.ndarray) -> np.ndarray:
+    """Stage 2, vectorized over a chunk: stroke width, elastic distortion, 2x2 pooling, blur,
+    contrast and noise. Returns (B, 32, 32) uint8 gray levels (255 = white)."""
+    from scipy import ndimage
+
+    x = ink64.astype(np.float32) / 255.0
+    # stroke width of font styles: grey dilation / erosion by a k x k square changes it by k - 1 px
+    steps = np.rint(widen).astype(int)
+    for step in np.unique(steps):
+        if step == 0:
+            continue
+        sel = steps == step
+        size = (1, abs(step) + 1, abs(step) + 1)
+        op = ndimage.grey_dilation if step > 0 else ndimage.grey_erosion
+        x[sel] = op(x[sel], size=size)
+    dy, dx = _elastic_fields(2 * p["elastic"][idx], p["freq"][idx], p["phase"][idx], p["coef"][idx], 64)
+    # proportions: u in [-1/2, 1/2] over the character's height (about 2 * size pixels at 64x64)
+    h = 2 * p["size"][idx, None, None].astype(np.float32)
+    u = np.clip((np.arange(64, dtype=np.float32)[None, :, None] - 31.5) / h, -0.5, 0.5)
+    dy = dy + p["mid"][idx, None, None].astype(np.float32) * h * (1 - 4 * u * u)
+    col = np.arange(64, dtype=np.float32)[None, None, :] - 31.5
+    dx = dx - p["taper"][idx, None, None].astype(np.float32) * u * col
+    x = _bilinear_warp(x, dy, dx)
+    x = x.reshape(len(x), 32, 2, 32, 2).mean(axis=(2, 4))
+    sig = np.round(p["blur"][idx] * 10) / 10
+    for s in np.unique(sig):
+        sel = sig == s
+        x[sel] = ndimage.gaussian_filter(x[sel], sigma=(0, s, s), truncate=3.0)
+    x = np.clip(x * p["gain"][idx, None, None].astype(np.float32), 0, 1)
+    bg = p["background"][idx, None, None].astype(np.float32)
+    inkv = p["ink"][idx, None, None].astype(np.float32)
+    img = bg - (bg - inkv) * x
+    noise_rng = np.random.default_rng(p["jitter_seed"][idx[0]] ^ 0x5EED)
+    img = img + noise_rng.normal(0, 1, img.shape).astype(np.float32) * p["noise"][idx, None, None].astype(np.float32)
+    return np.rint(np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+CHUNK = 256
+
+
+def generate_characters(split: str, n_per_class: int | None = None, seed: int = 0,
+                        progress: bool | None = None) -> CharacterSet:
+    """Draw a split without touching the cache (:func:`load_characters` caches this).
+
+    Returns a :class:`CharacterSet` with ``36 * n_per_class`` images; train is shuffled, valid and
+    test are sorted by class like the course files.
+    """
+    from tqdm import tqdm
+
+    n = _n_per_class(split, n_per_class)
+    names = styles(split)
+    if not names:
+        raise RuntimeError(f"no styles available for split {split!r}; pip install -r requirements.txt")
+    rng = _split_rng(split, seed)
+    labels = np.repeat(np.arange(len(CLASSES)), n)
+    if split == "train":
+        labels = rng.permutation(labels)
+    p = _draw_params(names, labels, rng)
+    total = len(labels)
+    out = np.empty((total, 32, 32), dtype=np.uint8)
+    disable = None if progress is None else not progress  # None: a bar only on a terminal
+    with tqdm(total=total, desc=f"drawing {split} characters", unit="img", disable=disable, file=sys.stderr) as bar:
+        # chunks of CHUNK images; the noise of a chunk is seeded by its first image, so the chunk size
+        # is part of the result (it is a constant)
+        for start in range(0, total, CHUNK):
+            idx = np.arange(start, min(start + CHUNK, total))
+            ink, widen = _render_sources(idx, labels, names, p)
+            out[idx] = _finish(ink, widen, p, idx)
+            bar.update(len(idx))
+    images = out.astype(np.float32) / 255.0
+    style_names = np.array(names)[p["style"]]
+    return CharacterSet(images, labels.astype(np.int64), f"generated NIST36-compatible ({split}, seed {seed})",
+                        split, style_names)

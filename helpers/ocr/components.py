@@ -1,0 +1,146 @@
+"""Step 3: connected components, joined into characters, specks and blobs dropped.
+
+``measure.label`` numbers every 8-connected blob of ink; a character is one blob when it is
+unbroken and touches no other. Two repairs make this hold more often: pieces stacked above each
+other (a broken stroke, the dot of an i) are merged, and a small fragment beside a character (a
+loose serif) joins it. "Typical" sizes are measured on the page itself, so no threshold is in pixels.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def connected_components(ink: np.ndarray):
+    """The 8-connected blobs of ink and their bounding boxes.
+
+    ink: (h, w) bool, True = ink.
+    Returns ``(labels, boxes, area, ids)``: labels (h, w) int32 (0 = paper); boxes (n, 4) int64
+    [y1, x1, y2, x2] (y2, x2 exclusive, as regionprops); area (n,) float64 ink pixels; ids (n,)
+    int64 the label of each blob.
+    """
+    from skimage import measure
+
+    labels = measure.label(ink, connectivity=2).astype(np.int32)
+    regions = measure.regionprops(labels)
+    n = len(regions)
+    boxes = np.array([r.bbox for r in regions], dtype=np.int64).reshape(n, 4)
+    area = np.array([r.area for r in regions], dtype=np.float64)
+    ids = np.array([r.label for r in regions], dtype=np.int64)
+    return labels, boxes, area, ids
+
+
+def _big(area: np.ndarray) -> np.ndarray:
+    """(n,) bool: not a speck (area at least a quarter of the 90th percentile)."""
+    return area >= 0.25 * np.percentile(area, 90)
+
+
+def typical_height(boxes: np.ndarray, area: np.ndarray) -> float:
+    """Median height of the (n, 4) boxes whose blobs are not specks; 0 without boxes."""
+    if len(boxes) == 0:
+        return 0.0
+    return float(np.median((boxes[:, 2] - boxes[:, 0])[_big(area)]))
+
+
+def _union_find(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Component id of each of n items joined by the (M, 2) pairs."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as graph_components
+
+    if len(pairs) == 0:
+        return np.arange(n)
+    g = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return graph_components(g, directed=False)[1]
+
+
+def _group_sums(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(G,) sums of ``values`` over each group id 0..max(group)."""
+    return np.bincount(group, values, minlength=int(group.max() + 1) if len(group) else 0)
+
+
+def union_boxes(group: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(G, 4) int64 box around the (n, 4) boxes of each group id 0..max(group)."""
+    n_groups = int(group.max() + 1) if len(group) else 0
+    g_box = np.zeros((n_groups, 4), np.int64)
+    if len(group):
+        g_box[:, :2] = np.iinfo(np.int64).max
+        np.minimum.at(g_box[:, 0], group, boxes[:, 0])
+        np.minimum.at(g_box[:, 1], group, boxes[:, 1])
+        np.maximum.at(g_box[:, 2], group, boxes[:, 2])
+        np.maximum.at(g_box[:, 3], group, boxes[:, 3])
+    return g_box
+
+
+def merge_stacked(boxes: np.ndarray, height: float) -> np.ndarray:
+    """Group id per box: pieces whose columns overlap by half the narrower piece and whose vertical
+    gap is small (a broken stroke, the dot of an i) belong to one character, if the merged box stays
+    about one character tall."""
+    y1, x1, y2, x2 = boxes.T.astype(np.float64)
+    wdt = x2 - x1
+    ov = np.minimum(x2[:, None], x2[None]) - np.maximum(x1[:, None], x1[None])
+    vgap = np.maximum(y1[:, None], y1[None]) - np.minimum(y2[:, None], y2[None])
+    merged_h = np.maximum(y2[:, None], y2[None]) - np.minimum(y1[:, None], y1[None])
+    ok = (ov > 0.5 * np.minimum(wdt[:, None], wdt[None])) & (vgap < 0.45 * height) & (merged_h < 1.5 * height)
+    np.fill_diagonal(ok, False)
+    i, j = np.nonzero(np.triu(ok))
+    return _union_find(len(boxes), np.stack([i, j], 1))
+
+
+def attach_fragments(group: np.ndarray, g_box: np.ndarray, g_area: np.ndarray, height: float) -> np.ndarray:
+    """Join small fragments (less than half a character tall and wide, under a third of the typical
+    area: a broken serif, the end of a stroke) to the nearest character whose box is at most
+    0.15 character heights away; returns the new group id of every component (ids compacted).
+
+    group: (n,) int group of each component; g_box: (G, 4) box and g_area: (G,) ink of each group.
+    """
+    if len(g_box) < 2:
+        return group
+    typical = np.median(g_area[_big(g_area)])
+    side = np.maximum(g_box[:, 2] - g_box[:, 0], g_box[:, 3] - g_box[:, 1])
+    small = (g_area < typical / 3) & (side < 0.5 * height)
+    big = np.nonzero(~small)[0]
+    if not small.any() or len(big) == 0:
+        return group
+    target = np.arange(len(g_box))
+    for i in np.nonzero(small)[0]:
+        b = g_box[big]
+        dy = np.maximum(0, np.maximum(b[:, 0] - g_box[i, 2], g_box[i, 0] - b[:, 2]))
+        dx = np.maximum(0, np.maximum(b[:, 1] - g_box[i, 3], g_box[i, 1] - b[:, 3]))
+        d = np.hypot(dy, dx)
+        j = int(d.argmin())
+        if d[j] <= 0.15 * height:
+            target[i] = big[j]
+    return np.unique(target[group], return_inverse=True)[1]
+
+
+def letters_from_components(boxes: np.ndarray, area: np.ndarray, height: float, page_width: int,
+                            merge: bool = True, speck_area: float = 0.06):
+    """Characters from connected components: join the pieces of one character, drop specks and blobs.
+
+    boxes:      (n, 4) int [y1, x1, y2, x2] of the components (y2, x2 exclusive)
+    area:       (n,) float ink pixels of each component
+    height:     the typical character height (pixels);  page_width: the image width (pixels)
+    merge:      join stacked pieces and small fragments;  speck_area: specks have less ink than
+                this fraction of the typical character's
+    Returns ``(group, char_boxes, keep)``: group (n,) int, the character of each component;
+    char_boxes (G, 4) int64 the box of each character; keep (G,) bool, neither speck nor blob.
+    """
+    group = np.arange(len(boxes))
+    if merge and len(boxes):
+        group = merge_stacked(boxes, height)
+        group = attach_fragments(group, union_boxes(group, boxes), _group_sums(group, area), height)
+    char_boxes, char_area = union_boxes(group, boxes), _group_sums(group, area)
+    gh, gw = char_boxes[:, 2] - char_boxes[:, 0], char_boxes[:, 3] - char_boxes[:, 1]
+    typical_area = np.median(char_area[_big(char_area)]) if len(char_area) else 0.0
+    speck = (char_area < speck_area * typical_area) | (np.maximum(gh, gw) < 0.25 * height)
+    huge = (gh > 4 * height) | (gw > max(6 * height, 0.5 * page_width))  # a page edge, a ruled line
+    return group, char_boxes, ~(speck | huge)
+
+
+def stroke_estimates(ink: np.ndarray, labels: np.ndarray, ids: np.ndarray, area: np.ndarray,
+                     group: np.ndarray) -> np.ndarray:
+    """(G,) float stroke width of each character (pixels): 2 * ink area / boundary pixels."""
+    from scipy import ndimage
+
+    edge = ink & ~ndimage.binary_erosion(ink)
+    boundary = np.bincount(labels[edge], minlength=labels.max() + 1).astype(np.float64)[ids] if len(ids) else area
+    return 2 * _group_sums(group, area) / np.maximum(_group_sums(group, boundary), 1)

@@ -1,0 +1,247 @@
+"""The synthetic test pages: phone photos of hand-printed pages with known text.
+
+:func:`make_test_page` writes a few lines (random words and numbers, or given text) in one of the
+handwriting styles held out of the training characters, lays them on paper under uneven light,
+turns, blurs, adds sensor noise and stores a JPEG. ``spacing`` and ``breaks`` make pages that break
+the two assumptions of the connected-components method.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..data import CLASSES
+from .images import resize
+
+HOMEWORK_PAGES: dict[str, list[str]] = {
+    # the texts of the homework's four test photos (hand-printed capitals)
+    "todo": ["TO DO LIST", "1 MAKE A TO DO LIST", "2 CHECK OFF THE FIRST", "THING ON TO DO LIST",
+             "3 REALIZE YOU HAVE ALREADY", "COMPLETED 2 THINGS", "4 REWARD YOURSELF WITH", "A NAP"],
+    "alphabet": ["ABCDEFG", "HIJKLMN", "OPQRSTU", "VWXYZ", "1234567890"],
+    "haiku": ["HAIKUS ARE EASY", "BUT SOMETIMES THEY DONT MAKE SENSE", "REFRIGERATOR"],
+    "deep": ["DEEP LEARNING", "DEEPER LEARNING", "DEEPEST LEARNING"],
+}
+
+_WORDS = (
+    "THE OF AND TO IN IS IT THAT FOR ON WITH AS WAS AT BY BE THIS FROM OR HAVE AN ARE NOT BUT WE ALL CAN "
+    "NEURAL NETWORK LAYER WEIGHT BIAS INPUT OUTPUT HIDDEN TRAIN TEST DATA BATCH EPOCH LOSS RATE LEARN "
+    "DEEP MODEL IMAGE PIXEL LETTER DIGIT PAGE LINE WORD TEXT READ WRITE PEN INK PAPER PHOTO LIGHT SHADOW "
+    "SOFTMAX SIGMOID GRADIENT MATRIX VECTOR SCORE CLASS LABEL FILTER KERNEL STRIDE POOL NOISE BLUR "
+    "MONDAY FRIDAY JUNE MARCH CALL BUY MILK BREAD EGGS COFFEE TEA BOOK ROOM NOTE LIST DONE TODO MEET "
+    "QUIZ JAZZ BOX FOX QUICK BROWN LAZY JUMPS OVER DOG ZERO SIX WAX VEX KEY JOB ZIP YES NO ONE TWO "
+    "HOMEWORK LAB CODE PYTHON NUMPY TORCH PLOT GRAPH CHART TABLE ROW COLUMN SHAPE SIZE"
+).split()
+
+
+@dataclass
+class TestPage:
+    """A generated photo of a hand-printed page with its ground truth.
+
+    image: (H, W, 3) uint8 RGB, as decoded from a JPEG
+    lines: the text, one string per line (A-Z, 0-9 and single spaces)
+    style: the handwriting style (a held-out style of :func:`helpers.data.styles`)
+    ink, angle_deg, blur, noise, jpeg_quality, cap_height (capital height in pixels): the settings drawn
+    """
+
+    image: np.ndarray
+    lines: list
+    style: str
+    ink: str
+    angle_deg: float
+    blur: float
+    noise: float
+    jpeg_quality: int
+    cap_height: float
+    shadow: bool
+
+    @property
+    def n_chars(self) -> int:
+        """Characters to detect (spaces excluded)."""
+        return sum(len(s.replace(" ", "")) for s in self.lines)
+
+
+TestPage.__test__ = False  # type: ignore[attr-defined]  # not a pytest test class
+
+
+def random_lines(rng: np.random.Generator, n_lines: int | None = None) -> list[str]:
+    """Random page text: 3-8 lines of 1-4 words (about one word in six a number)."""
+    n_lines = int(rng.integers(3, 9)) if n_lines is None else int(n_lines)
+    lines = []
+    for _ in range(n_lines):
+        words = []
+        for _ in range(int(rng.integers(1, 5))):
+            if rng.random() < 0.17:
+                words.append(str(int(rng.integers(0, 10 ** int(rng.integers(1, 5))))))
+            else:
+                words.append(_WORDS[int(rng.integers(len(_WORDS)))])
+        lines.append(" ".join(words))
+    return lines
+
+
+def _compose_line(text: str, style: str, height: int, rng: np.random.Generator, spacing: float | None) -> np.ndarray:
+    """One line's ink (1 = ink) from :func:`helpers.data.render_text_image`; with ``spacing`` the
+    characters are rendered one by one and placed ``spacing`` cap heights apart (negative: they
+    overlap and touch)."""
+    from ..data import render_text_image
+
+    cap = 0.6 * height
+    if spacing is None:
+        # the leading space keeps every glyph inside the image whatever the glyph's left edge
+        ink = 1.0 - render_text_image(" " + text, style, height, rng)
+        cols = np.nonzero(ink.max(0) > 0.06)[0]
+        return ink[:, max(cols[0] - int(0.3 * cap), 0):] if len(cols) else ink
+    pieces, x = [], 0
+    for ch in text:
+        if ch == " ":
+            x += int(round(0.9 * cap))
+            continue
+        ink = 1.0 - render_text_image(" " + ch, style, height, rng)
+        cols = np.nonzero(ink.max(0) > 0.06)[0]
+        if len(cols) == 0:
+            continue
+        ink = ink[:, cols[0]:cols[-1] + 1]
+        pieces.append((x, ink))
+        x += ink.shape[1] + int(round(spacing * cap))
+    pad = int(0.3 * cap)
+    line = np.zeros((height, max(x, 1) + 2 * pad + max((p.shape[1] for _, p in pieces), default=0)), np.float32)
+    for x0, ink in pieces:
+        sl = line[:, pad + x0:pad + x0 + ink.shape[1]]
+        np.maximum(sl, ink, out=sl)
+    cols = np.nonzero(line.max(0) > 0.06)[0]
+    return line[:, : (cols[-1] + pad + 1) if len(cols) else line.shape[1]]
+
+
+def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines: Sequence[str] | None = None,
+                   style: str | None = None, ink: str | None = None, angle_deg: float | None = None,
+                   blur: float | None = None, noise: float | None = None, jpeg_quality: int | None = None,
+                   shadow: bool | None = None, cap_height: float | None = None, spacing: float | None = None,
+                   breaks: float = 0.0) -> TestPage:
+    """A realistic phone photo of a hand-printed page with known text (for evaluation).
+
+    seed:   everything random is drawn from it (the same seed and arguments give the same page)
+    size:   (H, W) of the photo; (3000, 4000) is a 12-megapixel photo
+    lines:  the text (default: 3-8 random lines of words and numbers); upper-cased
+    style:  handwriting style, default a random held-out style (``helpers.data.styles('test')``)
+    ink:    'black' or 'blue' (default: random)
+    angle_deg: rotation of the page in the photo (default uniform in [-3, 3])
+    blur:   gaussian blur sigma in photo pixels, relative to a 4000-pixel-wide photo (default 0.5-2)
+    noise:  sensor noise standard deviation (default 0.01-0.03)
+    jpeg_quality: JPEG quality (default 70-92); 0 skips the compression
+    shadow: add a soft shadow across part of the page (default: on 60% of pages)
+    cap_height: capital height as a fraction of the photo height (default 0.03-0.055, smaller if a
+            long line needs it)
+    spacing: place characters this many cap heights apart (default: the natural spacing 0.1-0.3);
+            negative values make neighbours overlap (breaks "characters are separated")
+    breaks: thickness (in cap heights) of a paper-coloured band erased through about half of each
+            line (breaks "every character is one connected piece"); 0 = none
+
+    The paper is off-white with a lighting gradient, vignetting, fibre texture and optional shadow;
+    ink is black or blue; the photo is blurred, noisy and JPEG-compressed.
+    """
+    from PIL import Image
+    from scipy import ndimage
+
+    from ..data import styles as data_styles
+
+    H, W = int(size[0]), int(size[1])
+    if H < 64 or W < 64:
+        raise ValueError(f"size must be at least (64, 64), got {size}")
+    rng = np.random.default_rng([int(seed), 4_2017])
+    text = [" ".join(str(s).upper().split()) for s in lines] if lines is not None else random_lines(rng)
+    bad = sorted({c for s in text for c in s if c != " " and c not in CLASSES})
+    if bad:
+        raise ValueError(f"lines may hold only A-Z, 0-9 and spaces; found {bad}")
+    test_styles = data_styles("test")
+    style = style if style is not None else test_styles[int(rng.integers(len(test_styles)))]
+    ink = ink if ink is not None else ("blue" if rng.random() < 0.5 else "black")
+    if ink not in ("black", "blue"):
+        raise ValueError(f"ink must be 'black' or 'blue', got {ink!r}")
+    angle_deg = float(rng.uniform(-3, 3)) if angle_deg is None else float(angle_deg)
+    blur = float(rng.uniform(0.5, 2.0)) if blur is None else float(blur)
+    noise = float(rng.uniform(0.01, 0.03)) if noise is None else float(noise)
+    jpeg_quality = int(rng.integers(70, 93)) if jpeg_quality is None else int(jpeg_quality)
+    shadow = bool(rng.random() < 0.6) if shadow is None else bool(shadow)
+    cap_frac = float(rng.uniform(0.03, 0.055)) if cap_height is None else float(cap_height)
+
+    # 1. the lines, rendered at about half the final resolution
+    cap_final = cap_frac * H
+    render_h = int(np.clip(round(cap_final / 0.6 / 2.0), 24, 200))
+    inks = [_compose_line(s, style, render_h, rng, spacing) for s in text]
+    if breaks > 0:
+        cap = 0.6 * render_h
+        seg = max(int(cap), 1)
+        for im in inks:
+            # a paper-coloured band through the middle of the letters, over about half of the line
+            y0 = int(0.78 * render_h - rng.uniform(0.3, 0.6) * cap)
+            band = slice(max(y0, 0), y0 + max(1, int(round(breaks * cap))))
+            for x in range(0, im.shape[1], seg):
+                if rng.random() < 0.5:
+                    im[band, x:x + seg] = 0.0
+    pitch = render_h * rng.uniform(1.05, 1.5)
+    block_w = max(im.shape[1] for im in inks)
+    block_h = pitch * (len(inks) - 1) + render_h
+    # 2. scale: render pixels -> photo pixels, so the block fits with margins
+    S = min(cap_final / (0.6 * render_h), 0.88 * W / block_w, 0.85 * H / block_h)
+    page_h, page_w = int(math.ceil(H / S)), int(math.ceil(W / S))
+    alpha = np.zeros((page_h, page_w), np.float32)
+    x_room = max(page_w - block_w, 0)
+    y_room = max(page_h - block_h, 0)
+    x0 = int(rng.uniform(0.2, 0.8) * x_room) if x_room else 0
+    y0 = int(rng.uniform(0.25, 0.75) * y_room) if y_room else 0
+    for i, im in enumerate(inks):
+        yy = int(y0 + i * pitch)
+        xx = int(np.clip(x0 + rng.normal(0, 0.2) * render_h, 0, max(page_w - im.shape[1], 0)))
+        h_, w_ = min(im.shape[0], page_h - yy), min(im.shape[1], page_w - xx)
+        if h_ > 0 and w_ > 0:
+            sl = alpha[yy:yy + h_, xx:xx + w_]
+            np.maximum(sl, im[:h_, :w_], out=sl)
+    # 3. camera: rotation and blur at render scale, then up to the photo size
+    if angle_deg:
+        alpha = np.asarray(Image.fromarray(alpha, mode="F").rotate(angle_deg, resample=Image.BILINEAR), np.float32)
+    blur_r = blur * (W / 4000) / S
+    if blur_r > 0.2:
+        alpha = ndimage.gaussian_filter(alpha, blur_r)
+    alpha = np.clip(resize(alpha, (H, W), "bilinear"), 0, 1)
+    # 4. paper, light and shadow (smooth fields at 1/16 scale)
+    h16, w16 = max(H // 16, 4), max(W // 16, 4)
+    yy, xx = np.mgrid[0:h16, 0:w16].astype(np.float32)
+    yy, xx = yy / h16 - 0.5, xx / w16 - 0.5
+    phi = rng.uniform(0, 2 * np.pi)
+    light = 1.0 + rng.uniform(0.1, 0.3) * (np.cos(phi) * xx + np.sin(phi) * yy) \
+        - rng.uniform(0.05, 0.2) * (xx ** 2 + yy ** 2) * 2
+    if shadow:
+        psi = rng.uniform(0, 2 * np.pi)
+        d = np.cos(psi) * xx + np.sin(psi) * yy - rng.uniform(0.2, 0.45)
+        light = light * (1 - rng.uniform(0.25, 0.45) / (1 + np.exp(-d / rng.uniform(0.02, 0.06))))
+    texture = ndimage.gaussian_filter(rng.normal(0, 1, (h16, w16)).astype(np.float32), 1.5) * rng.uniform(0.01, 0.03)
+    light = light * (1 + texture) * rng.uniform(0.8, 0.95)
+    light = resize(light.astype(np.float32), (H, W))
+    paper = np.array([1.0, rng.uniform(0.96, 1.0), rng.uniform(0.88, 0.97)], np.float32)
+    ink_rgb = (np.array([0.10, 0.10, 0.12]) + rng.uniform(-0.05, 0.05)) if ink == "black" else \
+        np.array([rng.uniform(0.05, 0.15), rng.uniform(0.12, 0.25), rng.uniform(0.45, 0.65)])
+    ink_rgb = np.asarray(ink_rgb, np.float32)
+    # photo = light * (paper - alpha * (paper - ink)) + grain, in place on 12-megapixel arrays
+    grain = rng.standard_normal((H, W), dtype=np.float32)
+    grain *= np.float32(noise * 255)
+    grain += np.float32(0.5)
+    alpha *= light
+    photo = np.empty((H, W, 3), np.uint8)
+    ch = np.empty((H, W), np.float32)
+    for c in range(3):
+        np.multiply(light, np.float32(255 * paper[c]), out=ch)
+        ch -= alpha * np.float32(255 * (paper[c] - ink_rgb[c]))
+        ch += grain
+        np.clip(ch, 0, 255, out=ch)
+        photo[..., c] = ch
+    # 5. JPEG
+    if jpeg_quality > 0:
+        import io
+
+        buf = io.BytesIO()
+        Image.fromarray(photo).save(buf, format="JPEG", quality=jpeg_quality)
+        buf.seek(0)
+        photo = np.asarray(Image.open(buf).convert("RGB"))
+    return TestPage(photo, text, style, ink, angle_deg, blur, noise, jpeg_quality, cap_final * 1.0, shadow)
