@@ -1,24 +1,23 @@
 """The from-scratch numpy network of the book, in the homework's vocabulary.
 
 Batch-first everywhere: a batch ``X`` has shape ``(N, D)`` (one example per row) and a dense
-layer computes ``pre = X @ W + b`` with ``W: (D, M)``, ``b: (M,)``, then ``post = f(pre)``.
-Everything works in float64 (gradient checks) and float32 (training); a layer computes in the
-dtype of its ``W``.
-
-The network state is one dict, ``params`` (homework convention), for a layer called ``name``:
+layer computes ``pre = X @ W + b`` with ``W: (D, M)``, ``b: (M,)``, then ``post = f(pre)``, in
+the dtype of its ``W`` (float64 for gradient checks, float32 for training). The network state
+is one dict, ``params`` (homework convention); for a layer called ``name``:
 
 =====================  ===============================================================
 ``'W' + name``         weights ``(D, M)``              (:func:`initialize_weights`)
 ``'b' + name``         biases ``(M,)``
 ``'cache_' + name``    ``(X, pre, post)`` saved by :func:`forward` for :func:`backwards`
-``'grad_W' + name``    dL/dW ``(D, M)``, written by :func:`backwards`
-``'grad_b' + name``    dL/db ``(M,)``
+``'grad_W' + name``    dL/dW ``(D, M)``, written by :func:`backwards`; ``'grad_b' + name``
 ``'m_W' + name`` ...   momentum accumulators (:func:`momentum_step`), start at zero
 ``'layers'``           ``[(name, activation), ...]`` for networks made by :func:`build_mlp`
 =====================  ===============================================================
 
-Reading order: activations, initialize_weights, forward, backwards, losses, batches and
-updates, gradient checking, then the small MLP trainer (build_mlp, predict, train_epoch, fit).
+Reading order: activations, layers (initialize_weights, forward, backwards), losses, batches
+and updates, gradient checking, the small MLP trainer (build_mlp, predict, train_epoch, fit).
+The functions the chapters show are the math only; checking their inputs (clear errors for
+wrong shapes, NaNs, missing caches) is done by the private helpers at the end of the file.
 """
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ import time
 from typing import Any, Callable
 
 import numpy as np
-from scipy.special import expit as _expit
+from scipy.special import expit
 
 __all__ = [
     "sigmoid", "sigmoid_deriv", "tanh", "tanh_deriv", "relu", "relu_deriv", "linear", "linear_deriv",
@@ -37,17 +36,18 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------------------------
-# Activations.  Each derivative takes the *post-activation* f(pre), as in the homework:
+# --- Activations. Each derivative takes the *post-activation* f(pre), as in the homework:
 # sigmoid' = s (1 - s), tanh' = 1 - t^2, relu' = [r > 0], linear' = 1.
-# ----------------------------------------------------------------------------------------------
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), elementwise, values in (0, 1); never overflows (scipy's ``expit``)."""
-    return _expit(x)
+    """sigma(x) = 1 / (1 + exp(-x)), elementwise: x any shape -> same shape, values in (0, 1).
+
+    scipy's ``expit`` is this formula, computed without overflow warnings for large |x|.
+    """
+    return expit(x)
 
 
 def sigmoid_deriv(post: np.ndarray) -> np.ndarray:
-    """d sigmoid/dx written with the output ``post = sigmoid(x)``: ``post * (1 - post)`` (at most 1/4)."""
+    """d sigmoid/dx from the output ``post = sigmoid(x)``: ``post * (1 - post)`` (at most 1/4)."""
     return post * (1.0 - post)
 
 
@@ -77,11 +77,8 @@ def linear(x: np.ndarray) -> np.ndarray:
 
 
 def linear_deriv(post: np.ndarray) -> np.ndarray:
-    """Derivative of the identity: ones shaped like ``post``.
-
-    Also the 'derivative' to pass to :func:`backwards` for a softmax output layer trained with
-    cross-entropy, because there the delta handed in (``probs - y``) is already dL/d(pre).
-    """
+    """Ones shaped like ``post``. Also what :func:`backwards` takes for a softmax output layer
+    trained with cross-entropy: the delta handed in there (``probs - y``) is already dL/d(pre)."""
     return np.ones_like(post)
 
 
@@ -92,13 +89,9 @@ def softmax(x: np.ndarray) -> np.ndarray:
     softmax(x)) and keeps every exponent <= 0, so nothing overflows. Entries far below their
     row maximum (by more than ~745 in float64, ~104 in float32) underflow to exactly 0.
     """
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"softmax expects logits of shape (N, C), got shape {x.shape}; use x.reshape(1, -1) "
-                         "for a single example")
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    e /= e.sum(axis=1, keepdims=True)
-    return e
+    x = _logits(x)
+    e = np.exp(x - x.max(axis=1, keepdims=True))    # row max subtracted: every exponent <= 0
+    return e / e.sum(axis=1, keepdims=True)
 
 
 # name -> (activation, derivative of it written with its output)
@@ -120,17 +113,7 @@ def _activation(f: str | Callable, deriv: bool = False) -> Callable:
         raise ValueError(f"unknown activation {f!r}; use one of {sorted(ACTIVATIONS)} or pass a function") from None
 
 
-def _check_finite(where: str, **arrays: np.ndarray) -> None:
-    for label, a in arrays.items():
-        if not np.isfinite(a).all():
-            bad = int(np.size(a) - np.isfinite(a).sum())
-            raise ValueError(f"{where}: {label} has {bad} NaN/inf entries; clean the input (np.nan_to_num) or, "
-                             "if they appeared during training, lower the learning rate")
-
-
-# ----------------------------------------------------------------------------------------------
-# Layers
-# ----------------------------------------------------------------------------------------------
+# --- Layers ----------------------------------------------------------------------------------
 def initialize_weights(in_size: int, out_size: int, params: dict, name: str = "",
                        rng: np.random.Generator | None = None, dtype: Any = np.float64,
                        scale: float = 1.0) -> dict:
@@ -141,12 +124,11 @@ def initialize_weights(in_size: int, out_size: int, params: dict, name: str = ""
     ``(in_size, out_size)`` and ``params['b'+name]`` ``(out_size,)`` and returns ``params``.
     ``rng`` is a ``np.random.Generator`` (default: a fresh unseeded one).
     """
-    if int(in_size) != in_size or int(out_size) != out_size or in_size < 1 or out_size < 1:
-        raise ValueError(f"initialize_weights: layer sizes must be positive integers, got {in_size} -> {out_size}")
+    in_size, out_size = _layer_sizes(in_size, out_size)
     rng = np.random.default_rng() if rng is None else rng
     a = scale * np.sqrt(6.0 / (in_size + out_size))
-    params["W" + name] = rng.uniform(-a, a, size=(int(in_size), int(out_size))).astype(dtype)
-    params["b" + name] = np.zeros(int(out_size), dtype=dtype)
+    params["W" + name] = rng.uniform(-a, a, size=(in_size, out_size)).astype(dtype)
+    params["b" + name] = np.zeros(out_size, dtype=dtype)
     return params
 
 
@@ -154,22 +136,17 @@ def forward(X: np.ndarray, params: dict, name: str = "", activation: str | Calla
             check: bool = True) -> np.ndarray:
     """One dense layer: ``post = activation(X @ W + b)``.
 
-    X: (N, D); W = params['W'+name]: (D, M); b: (M,). Returns post: (N, M) in W's dtype and
-    saves ``params['cache_'+name] = (X, pre, post)`` for :func:`backwards`. ``check=False``
-    skips the shape/NaN checks (the trainer checks its data once, not every batch).
+    X: (N, D); W = params['W'+name]: (D, M); b = params['b'+name]: (M,). Returns post: (N, M)
+    and saves ``params['cache_'+name] = (X, pre, post)`` for :func:`backwards`. ``activation``:
+    a function or a name from ACTIVATIONS. X is cast to W's dtype and checked by
+    :func:`_layer_input` (``check=False`` skips the shape/NaN checks: the trainer checks once).
     """
     W, b = params["W" + name], params["b" + name]
-    if X.dtype != W.dtype:
-        X = X.astype(W.dtype)
-    if check:
-        if X.ndim != 2 or X.shape[1] != W.shape[0]:
-            raise ValueError(f"forward({name!r}): X has shape {X.shape} but W{name} is {W.shape}; X must be "
-                             f"(N, {W.shape[0]}), one example per row (reshape a single example with x[None, :])")
-        _check_finite(f"forward({name!r})", X=X)
+    X = _layer_input(X, W, name, check)
     pre = X @ W
-    pre += b
+    pre += b                                    # the bias, added to every row
     post = _activation(activation)(pre)
-    params["cache_" + name] = (X, pre, post)
+    params["cache_" + name] = (X, pre, post)    # what backwards needs
     return post
 
 
@@ -182,29 +159,14 @@ def backwards(delta: np.ndarray, params: dict, name: str = "", activation_deriv:
     ``params['grad_b'+name] = delta_pre.sum(0)`` (M,), and returns dL/dX = delta_pre @ W.T
     (N, D), or None when ``need_dx=False`` (first layer: nobody needs it).
     """
-    try:
-        X, pre, post = params["cache_" + name]
-    except KeyError:
-        raise ValueError(f"backwards({name!r}): no cache; call forward(X, params, {name!r}, ...) first") from None
-    if delta.shape != post.shape:
-        raise ValueError(f"backwards({name!r}): delta has shape {delta.shape} but the layer output is {post.shape}; "
-                         "pass dL/d(output of this layer)")
-    delta_pre = delta * _activation(activation_deriv, deriv=True)(post)
-    params["grad_W" + name] = X.T @ delta_pre
-    params["grad_b" + name] = delta_pre.sum(axis=0)
-    return delta_pre @ params["W" + name].T if need_dx else None
+    X, pre, post = _cache(params, name, delta)         # saved by forward
+    delta_pre = delta * _activation(activation_deriv, deriv=True)(post)   # dL/d(pre): (N, M)
+    params["grad_W" + name] = X.T @ delta_pre           # (D, N) @ (N, M) -> (D, M)
+    params["grad_b" + name] = delta_pre.sum(axis=0)     # summed over the batch: (M,)
+    return delta_pre @ params["W" + name].T if need_dx else None   # (N, M) @ (M, D) -> (N, D)
 
 
-# ----------------------------------------------------------------------------------------------
-# Losses
-# ----------------------------------------------------------------------------------------------
-def _check_pair(where: str, y: np.ndarray, p: np.ndarray) -> None:
-    if y.shape != p.shape or p.ndim != 2:
-        raise ValueError(f"{where}: targets have shape {np.shape(y)} and outputs {np.shape(p)}; both must be the "
-                         "same (N, C) shape (one-hot targets for classification)")
-    _check_finite(where, targets=y, outputs=p)
-
-
+# --- Losses ----------------------------------------------------------------------------------
 def compute_loss_and_acc(y: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
     """Cross-entropy summed over the batch, and accuracy.
 
@@ -213,36 +175,35 @@ def compute_loss_and_acc(y: np.ndarray, probs: np.ndarray) -> tuple[float, float
     The gradient of this loss with respect to the logits is ``probs - y``.
     """
     _check_pair("compute_loss_and_acc", y, probs)
-    tiny = np.finfo(probs.dtype).tiny if probs.dtype.kind == "f" else 1e-300
-    loss = -float(np.sum(y * np.log(np.maximum(probs, tiny))))
+    loss = -float(np.sum(y * _log(probs)))            # only the true class's log p counts
     acc = float(np.mean(probs.argmax(axis=1) == y.argmax(axis=1)))
     return loss, acc
 
 
-def squared_error(y: np.ndarray, out: np.ndarray) -> tuple[float, np.ndarray]:
-    """Total squared error ``sum (out - y)**2`` over the batch and its gradient ``2 (out - y)``.
+def _log(p: np.ndarray) -> np.ndarray:
+    """log p, with p = 0 read as the smallest positive number (a large finite loss, not inf)."""
+    tiny = np.finfo(p.dtype).tiny if p.dtype.kind == "f" else 1e-300
+    return np.log(np.maximum(p, tiny))
 
-    y, out: (N, K) of one dtype. Returns (loss, dL/d(out) with out's shape).
-    """
+
+def squared_error(y: np.ndarray, out: np.ndarray) -> tuple[float, np.ndarray]:
+    """Total squared error ``sum (out - y)**2`` and its gradient ``2 (out - y)``; y, out: (N, K)."""
     _check_pair("squared_error", y, out)
     diff = out - y
     return float(np.sum(diff * diff)), 2 * diff
 
 
-# ----------------------------------------------------------------------------------------------
-# Batches and updates
-# ----------------------------------------------------------------------------------------------
+# --- Batches and updates ---------------------------------------------------------------------
 def get_random_batches(X: np.ndarray, y: np.ndarray, batch_size: int,
                        rng: np.random.Generator | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffle once and cut into batches: a list of (X[idx], y[idx]) with ``batch_size`` rows
-    each (the last one may be smaller). X: (N, D), y: (N, C) or (N,)."""
-    if len(X) != len(y):
-        raise ValueError(f"get_random_batches: X has {len(X)} rows but y has {len(y)}; they must pair up")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"get_random_batches: batch_size must be a positive integer, got {batch_size!r}")
+    each (the last one may be smaller). X: (N, D), y: (N, C) or (N,). Every row lands in
+    exactly one batch, still paired with its label."""
+    _check_batch_args(X, y, batch_size)
     rng = np.random.default_rng() if rng is None else rng
-    order = rng.permutation(len(X))
-    return [(X[idx], y[idx]) for idx in np.array_split(order, range(batch_size, len(X), batch_size))]
+    order = rng.permutation(len(X))                 # 0 .. N-1, each once, in random order
+    cuts = range(batch_size, len(X), batch_size)    # cut after every batch_size indices
+    return [(X[idx], y[idx]) for idx in np.array_split(order, cuts)]
 
 
 def _trainable(params: dict) -> list[str]:
@@ -257,10 +218,7 @@ def sgd_step(params: dict, lr: float) -> None:
 
 
 def momentum_step(params: dict, lr: float, mu: float = 0.9) -> None:
-    """Momentum, homework form: ``M = mu * M - lr * grad; W += M`` (in place).
-
-    The accumulators ``params['m_'+key]`` start at zero on the first call.
-    """
+    """Momentum, homework form: ``M = mu * M - lr * grad; W += M`` (in place; M starts at 0)."""
     for k in _trainable(params):
         m = params.get("m_" + k)
         if m is None:
@@ -275,9 +233,7 @@ def lr_decay(lr0: float, epoch: int, factor: float = 0.9, every: int = 20) -> fl
     return lr0 * factor ** (epoch // every) if every else lr0
 
 
-# ----------------------------------------------------------------------------------------------
-# Gradient checking
-# ----------------------------------------------------------------------------------------------
+# --- Gradient checking -----------------------------------------------------------------------
 def numerical_gradient(f: Callable[[], float], param_array: np.ndarray, eps: float = 1e-6,
                        entries: np.ndarray | None = None) -> np.ndarray:
     """Central differences: ``(f(p + eps e_i) - f(p - eps e_i)) / (2 eps)`` for every entry.
@@ -313,10 +269,9 @@ def gradient_check(loss_fn: Callable[[], float], params: dict, keys: list[str] |
     """Compare analytic and numerical gradients; returns ``{key: relative error}``.
 
     ``loss_fn()`` runs the forward and backward passes and returns the scalar loss, leaving
-    analytic gradients in ``params['grad_'+key]``. ``keys`` default: every parameter with a
-    gradient. The relative error is ``||g_analytic - g_numeric|| / (||g_analytic|| + ||g_numeric||)``;
-    below 1e-7 in float64 means the backward pass is right. Afterwards the caches and gradients
-    in ``params`` are those of the unperturbed parameters again.
+    analytic gradients in ``params['grad_'+key]`` (``keys`` default: all with a gradient).
+    Relative error ``||g_a - g_n|| / (||g_a|| + ||g_n||)`` below 1e-7 in float64 means the
+    backward pass is right. Caches and gradients are left as at the unperturbed parameters.
     """
     loss_fn()
     keys = _trainable(params) if keys is None else keys
@@ -342,9 +297,7 @@ def toy_problem(rng: np.random.Generator | None = None, n_per_class: int = 10,
     return X, np.repeat(np.eye(4), n_per_class, axis=0)
 
 
-# ----------------------------------------------------------------------------------------------
-# A small multi-layer perceptron and its trainer (used by the later chapters)
-# ----------------------------------------------------------------------------------------------
+# --- A small multi-layer perceptron and its trainer (used by the later chapters) -------------
 def build_mlp(sizes: list[int], activations: list[str], rng: np.random.Generator | None = None,
               dtype: Any = np.float32, names: list[str] | None = None, scale: float = 1.0) -> dict:
     """A params dict for a dense network ``sizes[0] -> sizes[1] -> ... -> sizes[-1]``.
@@ -370,12 +323,6 @@ def build_mlp(sizes: list[int], activations: list[str], rng: np.random.Generator
     return params
 
 
-def _layers(params: dict) -> list[tuple[str, str]]:
-    if "layers" not in params:
-        raise ValueError("this params dict has no 'layers' list; build it with build_mlp(sizes, activations)")
-    return params["layers"]
-
-
 def mlp_forward(X: np.ndarray, params: dict, check: bool = True) -> np.ndarray:
     """Run every layer of a :func:`build_mlp` network on X: (N, sizes[0]); returns (N, sizes[-1])."""
     h = X
@@ -388,8 +335,7 @@ def mlp_forward(X: np.ndarray, params: dict, check: bool = True) -> np.ndarray:
 def mlp_backwards(delta: np.ndarray, params: dict) -> None:
     """Backpropagate through every layer after :func:`mlp_forward`, filling the 'grad_' entries.
 
-    delta: dL/d(network output), (N, sizes[-1]); for a softmax output it must be dL/d(logits)
-    (``probs - y`` for cross-entropy).
+    delta: dL/d(network output), (N, sizes[-1]); for a softmax output dL/d(logits) (``probs - y``).
     """
     layers = _layers(params)
     for i in range(len(layers) - 1, -1, -1):
@@ -415,7 +361,7 @@ def predict(X: np.ndarray, params: dict, batch_size: int = 4096) -> np.ndarray:
 
 
 def _loss(kind: str, Y: np.ndarray, out: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(summed loss, accuracy or nan, delta for mlp_backwards)."""
+    """(summed loss, accuracy or nan, delta for mlp_backwards); cross-entropy: delta = probs - Y."""
     if kind == "cross_entropy":
         loss, acc = compute_loss_and_acc(Y, out)
         return loss, acc, out - Y
@@ -423,21 +369,12 @@ def _loss(kind: str, Y: np.ndarray, out: np.ndarray) -> tuple[float, float, np.n
     return loss, float("nan"), grad
 
 
-def _check_training_data(X: np.ndarray, Y: np.ndarray, params: dict, loss: str, where: str) -> None:
-    layers = _layers(params)
-    d_in = params["W" + layers[0][0]].shape[0]
-    d_out = params["W" + layers[-1][0]].shape[1]
-    if X.ndim != 2 or X.shape[1] != d_in:
-        raise ValueError(f"{where}: X has shape {X.shape}; the network expects (N, {d_in})")
-    if Y.shape != (len(X), d_out):
-        raise ValueError(f"{where}: Y has shape {Y.shape}; expected ({len(X)}, {d_out}) "
-                         "(one-hot labels for cross_entropy, targets for squared_error)")
-    _check_finite(where, X=X, Y=Y)
-    if loss not in ("cross_entropy", "squared_error"):
-        raise ValueError(f"{where}: loss must be 'cross_entropy' or 'squared_error', got {loss!r}")
-    if loss == "cross_entropy" and layers[-1][1] != "softmax":
-        raise ValueError(f"{where}: loss='cross_entropy' needs a softmax output layer; the last layer is "
-                         f"{layers[-1][1]!r}")
+def _batch_loss(kind: str, Y: np.ndarray, out: np.ndarray, lr: float) -> tuple[float, float, np.ndarray]:
+    """:func:`_loss` of one training batch; an error instead of training on with an infinite loss."""
+    loss, acc, delta = _loss(kind, Y, out)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"train_epoch: the loss became {loss} (diverged); lower the learning rate (lr={lr})")
+    return loss, acc, delta
 
 
 def train_epoch(X: np.ndarray, Y: np.ndarray, params: dict, *, lr: float, batch_size: int = 32,
@@ -445,25 +382,23 @@ def train_epoch(X: np.ndarray, Y: np.ndarray, params: dict, *, lr: float, batch_
                 momentum: float = 0.0, check: bool = True) -> tuple[float, float]:
     """One pass over (X, Y) in random mini-batches, one update per batch.
 
-    X: (N, D) and Y: (N, C) in the network's dtype (see :func:`fit`, which converts once).
-    Updates with :func:`sgd_step`, or :func:`momentum_step` when ``momentum > 0``. Returns
-    (loss per example, accuracy) averaged over the epoch's batches as they were trained (the
-    homework's running totals; accuracy is nan for squared_error). ``check=False`` skips the
-    shape/NaN checks of X and Y (``fit`` checks them once).
+    X: (N, D), Y: (N, C) one-hot, for a :func:`build_mlp` network. Per batch: forward, the
+    summed loss and dL/d(output) (``probs - Y``), backwards, then ``W -= lr * grad_W`` for
+    every parameter (momentum when ``momentum > 0``). Returns (loss per example, accuracy)
+    over the batches as trained. ``loss='squared_error'``: Y are targets, accuracy nan.
+    ``check=False`` skips checking X and Y (:func:`fit` checks once).
     """
     if check:
         _check_training_data(X, Y, params, loss, "train_epoch")
     total, correct = 0.0, 0.0
     for xb, yb in get_random_batches(X, Y, batch_size, rng):
-        out = mlp_forward(xb, params, check=False)
-        l, acc, delta = _loss(loss, yb, out)
-        if not np.isfinite(l):
-            raise FloatingPointError(f"train_epoch: the loss became {l} (diverged); lower the learning rate (lr={lr})")
-        mlp_backwards(delta, params)
-        if momentum:
+        out = mlp_forward(xb, params, check=False)            # forward
+        l, acc, delta = _batch_loss(loss, yb, out, lr)          # loss, dL/d(output)
+        mlp_backwards(delta, params)                            # backwards: params['grad_...']
+        if momentum:                                            # update
             momentum_step(params, lr, momentum)
         else:
-            sgd_step(params, lr)
+            sgd_step(params, lr)                                # W -= lr * grad_W, every W and b
         total += l
         correct += acc * len(xb)
     return total / len(X), correct / len(X)
@@ -473,17 +408,14 @@ def fit(X: np.ndarray, Y: np.ndarray, params: dict, X_valid: np.ndarray | None =
         Y_valid: np.ndarray | None = None, *, epochs: int, lr: float, batch_size: int = 32,
         loss: str = "cross_entropy", momentum: float = 0.0, decay: float = 1.0, decay_every: int = 0,
         rng: np.random.Generator | None = None, on_epoch: Callable[[int, dict], None] | None = None) -> dict:
-    """Train a :func:`build_mlp` network for ``epochs`` epochs; returns the history.
+    """Train a :func:`build_mlp` network for ``epochs`` epochs of :func:`train_epoch`.
 
-    X: (N, D), Y: (N, C) (one-hot for cross_entropy; the targets, e.g. X itself, for
-    squared_error); optional validation X_valid, Y_valid. The data are converted once to
-    the network's dtype. The learning rate at epoch e (from 0) is ``lr_decay(lr, e, decay,
-    decay_every)``. ``on_epoch(epoch, history)`` is called after every epoch (e.g. to
-    snapshot weights).
-
-    history: lists per epoch, ``epoch`` (1, 2, ...), ``lr``, ``train_loss`` / ``valid_loss``
-    (loss per example), ``train_acc`` / ``valid_acc`` (nan for squared_error), ``seconds``
-    (cumulative training time).
+    X: (N, D), Y: (N, C) (one-hot for cross_entropy; targets, e.g. X, for squared_error),
+    converted once to the network's dtype; optional validation X_valid, Y_valid. Epoch e
+    (from 0) uses ``lr_decay(lr, e, decay, decay_every)``; ``on_epoch(epoch, history)`` runs
+    after every epoch (e.g. to snapshot weights). Returns the history, lists per epoch:
+    ``epoch`` (1, 2, ...), ``lr``, ``train_loss`` / ``valid_loss`` (per example),
+    ``train_acc`` / ``valid_acc`` (nan for squared_error), ``seconds`` (cumulative).
     """
     dtype = params["W" + _layers(params)[0][0]].dtype
     X, Y = np.asarray(X, dtype=dtype), np.asarray(Y, dtype=dtype)
@@ -511,3 +443,90 @@ def fit(X: np.ndarray, Y: np.ndarray, params: dict, X_valid: np.ndarray | None =
         if on_epoch is not None:
             on_epoch(e + 1, history)
     return history
+
+
+# --- Input checks: the plumbing kept out of the functions above -----------------------------
+def _layers(params: dict) -> list[tuple[str, str]]:
+    if "layers" not in params:
+        raise ValueError("this params dict has no 'layers' list; build it with build_mlp(sizes, activations)")
+    return params["layers"]
+
+
+def _check_finite(where: str, **arrays: np.ndarray) -> None:
+    for label, a in arrays.items():
+        if not np.isfinite(a).all():
+            bad = int(np.size(a) - np.isfinite(a).sum())
+            raise ValueError(f"{where}: {label} has {bad} NaN/inf entries; clean the input (np.nan_to_num) or, "
+                             "if they appeared during training, lower the learning rate")
+
+
+def _logits(x: np.ndarray) -> np.ndarray:
+    """x as an array of logits (N, C) for softmax."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"softmax expects logits of shape (N, C), got shape {x.shape}; use x.reshape(1, -1) "
+                         "for a single example")
+    return x
+
+
+def _layer_sizes(in_size: int, out_size: int) -> tuple[int, int]:
+    """The sizes of initialize_weights as ints, or an error."""
+    if int(in_size) != in_size or int(out_size) != out_size or in_size < 1 or out_size < 1:
+        raise ValueError(f"initialize_weights: layer sizes must be positive integers, got {in_size} -> {out_size}")
+    return int(in_size), int(out_size)
+
+
+def _layer_input(X: np.ndarray, W: np.ndarray, name: str, check: bool) -> np.ndarray:
+    """X in W's dtype; with ``check``, also a clear error for a wrong shape or NaN/inf entries."""
+    if X.dtype != W.dtype:
+        X = X.astype(W.dtype)
+    if check:
+        if X.ndim != 2 or X.shape[1] != W.shape[0]:
+            raise ValueError(f"forward({name!r}): X has shape {X.shape} but W{name} is {W.shape}; X must be "
+                             f"(N, {W.shape[0]}), one example per row (reshape a single example with x[None, :])")
+        _check_finite(f"forward({name!r})", X=X)
+    return X
+
+
+def _cache(params: dict, name: str, delta: np.ndarray) -> tuple:
+    """The (X, pre, post) that forward saved for layer ``name``, with clear errors for backwards."""
+    try:
+        X, pre, post = params["cache_" + name]
+    except KeyError:
+        raise ValueError(f"backwards({name!r}): no cache; call forward(X, params, {name!r}, ...) first") from None
+    if delta.shape != post.shape:
+        raise ValueError(f"backwards({name!r}): delta has shape {delta.shape} but the layer output is {post.shape}; "
+                         "pass dL/d(output of this layer)")
+    return X, pre, post
+
+
+def _check_pair(where: str, y: np.ndarray, p: np.ndarray) -> None:
+    if y.shape != p.shape or p.ndim != 2:
+        raise ValueError(f"{where}: targets have shape {np.shape(y)} and outputs {np.shape(p)}; both must be the "
+                         "same (N, C) shape (one-hot targets for classification)")
+    _check_finite(where, targets=y, outputs=p)
+
+
+def _check_batch_args(X: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+    """Errors for get_random_batches: X and y must pair up, batch_size be a positive integer."""
+    if len(X) != len(y):
+        raise ValueError(f"get_random_batches: X has {len(X)} rows but y has {len(y)}; they must pair up")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"get_random_batches: batch_size must be a positive integer, got {batch_size!r}")
+
+
+def _check_training_data(X: np.ndarray, Y: np.ndarray, params: dict, loss: str, where: str) -> None:
+    layers = _layers(params)
+    d_in = params["W" + layers[0][0]].shape[0]
+    d_out = params["W" + layers[-1][0]].shape[1]
+    if X.ndim != 2 or X.shape[1] != d_in:
+        raise ValueError(f"{where}: X has shape {X.shape}; the network expects (N, {d_in})")
+    if Y.shape != (len(X), d_out):
+        raise ValueError(f"{where}: Y has shape {Y.shape}; expected ({len(X)}, {d_out}) "
+                         "(one-hot labels for cross_entropy, targets for squared_error)")
+    _check_finite(where, X=X, Y=Y)
+    if loss not in ("cross_entropy", "squared_error"):
+        raise ValueError(f"{where}: loss must be 'cross_entropy' or 'squared_error', got {loss!r}")
+    if loss == "cross_entropy" and layers[-1][1] != "softmax":
+        raise ValueError(f"{where}: loss='cross_entropy' needs a softmax output layer; the last layer is "
+                         f"{layers[-1][1]!r}")
