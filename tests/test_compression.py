@@ -2,6 +2,7 @@
 update and schedule, the teachable forward/backward/epoch against helpers.nn, autoencoder gradients,
 the training cache, the conv autoencoder, input errors."""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -249,14 +250,78 @@ def test_cache_round_trip(data_dir):
     _, h4 = C.train_or_load_autoencoder(X[1:], X[:10], settings=s, verbose=False)
     assert len({h1["path"], h3["path"], h4["path"]}) == 3
     assert not [f for f in (data_dir / "autoencoders").iterdir() if ".tmp" in f.name]
-    # a damaged file is retrained with a warning
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_a_damaged_cache_file_is_rebuilt_with_a_message(data_dir, capsys, damage):
+    """A cached autoencoder that cannot be read is trained again and overwritten: one printed line
+    that names the file, no warning, no traceback."""
+    import warnings
+
+    X = small_images(n=24, d=16)
+    s = dict(sizes=[16, 4, 2, 4, 16], epochs=2, lr=1e-3, batch_size=8)
+    p1, h1 = C.train_or_load_autoencoder(X, X[:6], settings=s, verbose=False)
+    good = open(h1["path"], "rb").read()
     with open(h1["path"], "wb") as fh:
-        fh.write(b"not an npz")
-    with pytest.warns(UserWarning, match="retraining"):
-        p5, h5 = C.train_or_load_autoencoder(X, X[:10], settings=s, snapshot_epochs=[0, 3], X_snapshot=X[:2],
-                                             verbose=False)
-    assert not h5["cached"]
-    np.testing.assert_array_equal(p5["Woutput"], p1["Woutput"])  # same seed, same network
+        fh.write({"garbage": b"not an npz at all" * 10, "truncated": good[: len(good) // 2], "empty": b""}[damage])
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p2, h2 = C.train_or_load_autoencoder(X, X[:6], settings=s, verbose=False)
+    out = capsys.readouterr().out
+    assert "cannot read the cached autoencoder" in out and os.path.basename(h1["path"]) in out
+    assert "training it again" in out and "Traceback" not in out
+    assert not h2["cached"] and h2["path"] == h1["path"]
+    np.testing.assert_array_equal(p2["Woutput"], p1["Woutput"])      # same seed, same network
+    _, h3 = C.train_or_load_autoencoder(X, X[:6], settings=s, verbose=False)
+    assert h3["cached"]                                               # the rebuilt file is good again
+
+
+def test_cache_key_covers_the_training_code(data_dir, monkeypatch):
+    """Editing the code that trains the network (here helpers.nn.momentum_step) changes the file
+    name, so a stale network is never loaded; so does any change of the digest itself."""
+    from helpers.compression import cache
+
+    X = small_images(n=24, d=16)
+    s = C.autoencoder_settings(sizes=[16, 4, 2, 4, 16], epochs=1, lr=1e-3, batch_size=8)
+    path = C.autoencoder_cache_path(s, X, None, None, [])
+    assert C.autoencoder_cache_path(s, X, None, None, []) == path          # deterministic
+    sources = C.code_sources()
+    for name in ("helpers.nn.momentum_step", "helpers.nn.forward", "helpers.nn.backwards", "helpers.nn.relu",
+                 "helpers.compression.autoencoder.train_autoencoder_epoch", "helpers.compression.autoencoder."
+                 "autoencoder_forward", "helpers.nn.squared_error", "helpers.nn.get_random_batches"):
+        assert name in sources, f"{name} is not part of the cache key"
+    assert "helpers.compression.cache.train_or_load_autoencoder" not in sources   # caching is not training
+
+    def momentum_step(params, lr, mu=0.9):   # an edited update rule (Nesterov-like): other networks
+        for k in [k for k in list(params) if "grad_" + k in params]:
+            m = params.setdefault("m_" + k, np.zeros_like(params[k]))
+            m *= mu
+            m -= lr * params["grad_" + k]
+            params[k] += mu * m - lr * params["grad_" + k]
+
+    digest = C.code_digest()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nn, "momentum_step", momentum_step)
+        assert C.code_digest() != digest
+        assert C.autoencoder_cache_path(s, X, None, None, []) != path
+    assert C.code_digest() == digest and C.autoencoder_cache_path(s, X, None, None, []) == path
+    monkeypatch.setattr(cache, "code_digest", lambda *roots: "0123456789ab")
+    assert C.autoencoder_cache_path(s, X, None, None, []) != path
+
+
+def test_a_network_cached_by_other_code_is_retrained(data_dir, capsys, monkeypatch):
+    """Even under the same file name, a file whose recorded code digest differs is not used."""
+    from helpers.compression import cache
+
+    X = small_images(n=24, d=16)
+    s = dict(sizes=[16, 4, 2, 4, 16], epochs=1, lr=1e-3, batch_size=8)
+    _, h1 = C.train_or_load_autoencoder(X, settings=s, verbose=False)
+    real = cache.code_digest()
+    monkeypatch.setattr(cache, "autoencoder_cache_path", lambda *a: Path(h1["path"]))   # same name ...
+    monkeypatch.setattr(cache, "code_digest", lambda *roots: "other" + real[5:])          # ... other code
+    _, h2 = C.train_or_load_autoencoder(X, settings=s, verbose=False)
+    assert not h2["cached"] and "other settings or other training code" in capsys.readouterr().out
 
 
 def test_bottleneck_sweep(data_dir):
@@ -372,3 +437,58 @@ def test_image_rows():
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="same number"):
         C.image_rows([("a", np.zeros((3, 1024))), ("b", np.ones((2, 1024)))])
+
+
+# ---------------------------------------------------------------------------------------------
+# subspaces, the linear autoencoder, principal components as images
+# ---------------------------------------------------------------------------------------------
+def test_subspace_overlap_and_projection_error():
+    q = np.linalg.qr(rng(11).standard_normal((12, 12)))[0].T          # 12 orthonormal rows
+    assert C.subspace_overlap(q[:3], q[:3]) == pytest.approx(1.0)
+    assert C.subspace_overlap(q[:3], rng(12).standard_normal((3, 3)) @ q[:3]) == pytest.approx(1.0)  # any basis
+    assert C.subspace_overlap(q[:3], q[3:6]) == pytest.approx(0.0, abs=1e-12)
+    assert C.subspace_overlap(q[:2], q[:4]) == pytest.approx(1.0)     # inside a larger subspace
+    assert C.subspace_overlap(q[:2], np.r_[q[:1], q[5:6]]) == pytest.approx(0.5)
+    X = rng(13).standard_normal((300, 12)) * 0.8 ** np.arange(12) @ q + 5.0
+    pca = C.fit_pca(X)
+    for k in (1, 4, 8):
+        p = pca.truncate(k)
+        assert C.projection_error(X, p.components, p.mean) == pytest.approx(p.discarded_variance(), rel=1e-9)
+        worse = C.projection_error(X, rng(k).standard_normal((k, 12)), p.mean)
+        assert worse > p.discarded_variance()                          # PCA's subspace is the optimum
+
+
+def test_linear_autoencoder_finds_pcas_subspace():
+    X = small_images(n=200, d=32, seed=3) + rng(4).uniform(0, 0.05, (200, 32)).astype(np.float32)
+    pca = C.fit_pca(X).truncate(3)
+    out = C.linear_autoencoder_study(X, pca, epochs=40, lr=3e-3, batch_size=20)
+    assert out["epoch"] == list(range(1, 41)) and len(out["overlap"]) == len(out["error_ratio"]) == 40
+    assert out["random_overlap"] == 3 / 32
+    assert min([out["error_ratio0"]] + out["error_ratio"]) >= 1 - 1e-6   # never better than PCA (the theorem)
+    assert out["overlap"][-1] > 0.99 > out["overlap0"] and out["error_ratio"][-1] < min(1.1, out["error_ratio0"] / 10)
+
+
+def test_component_images_fix_the_sign_and_map_to_gray():
+    V = np.array([[0.0, 0.6, -0.8], [0.5, -0.1, 0.2], [0.0, 0.0, 0.0]])
+    imgs, signs = C.component_images(V)
+    np.testing.assert_array_equal(signs, [1, -1, 1])                   # strongest entry made negative
+    np.testing.assert_allclose(imgs[0], [0.5, 0.875, 0.0])
+    np.testing.assert_allclose(imgs[1], [0.0, 0.6, 0.3])
+    np.testing.assert_allclose(imgs[2], [0.5, 0.5, 0.5])                # a zero row stays mid-gray
+    assert imgs.dtype == np.float32 and imgs.min() >= 0 and imgs.max() <= 1
+
+
+def test_dense_torch_control(data_dir):
+    torch = pytest.importorskip("torch")
+    m = C.dense_torch_autoencoder()
+    assert C.count_parameters(m) == 68_704 == C.count_parameters(C.build_autoencoder())
+    x = torch.rand(3, 1, 32, 32)
+    assert m(x).shape == (3, 1, 32, 32) and m.encoder(x).shape == (3, 32)
+    X = rng(0).uniform(0, 1, (32, 1024)).astype(np.float32)
+    kw = dict(code=4, epochs=1, batch_size=16, verbose=False)
+    _, hd = C.train_or_load_conv_autoencoder(X, X[:8], arch="dense", **kw)
+    _, hc = C.train_or_load_conv_autoencoder(X, X[:8], arch="conv", channels=2, **kw)
+    assert hd["checkpoint"] != hc["checkpoint"] and not hd["cached"]
+    assert hd["settings"] == dict(hc["settings"], arch="dense", channels=8)
+    with pytest.raises(ValueError, match="arch"):
+        C.train_or_load_conv_autoencoder(X, arch="mlp")

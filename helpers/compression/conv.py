@@ -1,9 +1,12 @@
-"""A small convolutional autoencoder in PyTorch, the comparison at the end of chapter 5.
+"""A small convolutional autoencoder in PyTorch, the comparison at the end of chapter 5, and its
+control: the homework's dense network trained with the same PyTorch recipe.
 
 ``torch`` is imported only inside these functions, so ``import helpers.compression`` stays light.
-:func:`conv_autoencoder` builds the model, :func:`train_conv_autoencoder` trains it (Adam,
-one-cycle schedule), :func:`train_or_load_conv_autoencoder` caches the trained model with
-:func:`helpers.torch_models.train_or_load`, and :func:`conv_reconstruct` runs it on image rows.
+:func:`conv_autoencoder` builds the model, :func:`dense_torch_autoencoder` the homework's
+1024-32-32-32-1024 as a torch module with the same interface, :func:`train_conv_autoencoder` trains
+either (Adam, one-cycle schedule, mean squared error), :func:`train_or_load_conv_autoencoder`
+caches the trained model with :func:`helpers.torch_models.train_or_load`, and
+:func:`conv_reconstruct` runs it on image rows. :data:`CONV_AE_RECIPE` holds the recipe's defaults.
 """
 from __future__ import annotations
 
@@ -13,8 +16,13 @@ from typing import Any
 import numpy as np
 
 from .. import config
-from .cache import fingerprint
+from .autoencoder import AE_SIZES
+from .cache import code_digest, fingerprint
 from .metrics import psnr
+
+# The PyTorch recipe of both models here (defaults of train_or_load_conv_autoencoder): the peak
+# learning rate of the one-cycle schedule, the mini-batch size and the base channel count.
+CONV_AE_RECIPE = dict(lr=3e-3, batch_size=64, channels=8)
 
 
 def conv_autoencoder(code: int = 32, channels: int = 8):
@@ -41,6 +49,24 @@ def conv_autoencoder(code: int = 32, channels: int = 8):
         tnn.Linear(code, 4 * c * 16), tnn.ReLU(), tnn.Unflatten(1, (4 * c, 4, 4)),
         tnn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1), tnn.ReLU(), tnn.ConvTranspose2d(2 * c, c, 4, 2, 1), tnn.ReLU(),
         tnn.ConvTranspose2d(c, 1, 4, 2, 1), tnn.Sigmoid())
+    return tnn.Sequential(OrderedDict(encoder=encoder, decoder=decoder))
+
+
+def dense_torch_autoencoder(sizes: Any = AE_SIZES):
+    """The homework's dense autoencoder (default 1024-32-32-32-1024; ReLU, ReLU, ReLU, sigmoid) as a
+    torch module with the interface of :func:`conv_autoencoder`: (N, 1, 32, 32) images in, the same
+    shape out, ``model.encoder(x)`` the (N, sizes[2]) code after the middle ReLU. PyTorch's default
+    initialization (not the homework's Xavier one). 68,704 parameters, as the numpy network."""
+    import torch.nn as tnn
+    from collections import OrderedDict
+
+    sizes = [int(v) for v in sizes]
+    if len(sizes) != 5 or sizes[0] != 1024 or sizes[-1] != 1024:
+        raise ValueError(f"dense_torch_autoencoder: sizes {sizes} must be (1024, h, k, h, 1024)")
+    encoder = tnn.Sequential(tnn.Flatten(), tnn.Linear(sizes[0], sizes[1]), tnn.ReLU(),
+                             tnn.Linear(sizes[1], sizes[2]), tnn.ReLU())
+    decoder = tnn.Sequential(tnn.Linear(sizes[2], sizes[3]), tnn.ReLU(), tnn.Linear(sizes[3], sizes[4]), tnn.Sigmoid(),
+                             tnn.Unflatten(1, (1, 32, 32)))
     return tnn.Sequential(OrderedDict(encoder=encoder, decoder=decoder))
 
 
@@ -123,25 +149,40 @@ def train_conv_autoencoder(model: Any, X: Any, X_valid: Any = None, *, epochs: i
         torch.set_num_threads(old_threads)
 
 
-def train_or_load_conv_autoencoder(X: Any, X_valid: Any = None, *, code: int = 32, channels: int = 8,
-                                   epochs: int | None = None, lr: float = 3e-3, batch_size: int = 64, seed: int = 0,
-                                   force: bool = False, verbose: bool = True) -> tuple[Any, dict]:
-    """:func:`conv_autoencoder` trained by :func:`train_conv_autoencoder` (``epochs`` default
-    ``budget('conv_ae_epochs')``), cached with :func:`helpers.torch_models.train_or_load` in
-    ``data_dir()/torch/`` under a key of the settings and data fingerprints. Returns (model on
-    the CPU in eval mode, history with ``cached``)."""
+def train_or_load_conv_autoencoder(X: Any, X_valid: Any = None, *, code: int = 32,
+                                   channels: int = CONV_AE_RECIPE["channels"], epochs: int | None = None,
+                                   lr: float = CONV_AE_RECIPE["lr"], batch_size: int = CONV_AE_RECIPE["batch_size"],
+                                   seed: int = 0, arch: str = "conv", force: bool = False,
+                                   verbose: bool = True) -> tuple[Any, dict]:
+    """:func:`conv_autoencoder` (``arch='conv'``) or the control :func:`dense_torch_autoencoder`
+    1024-32-code-32-1024 (``arch='dense'``; ``channels`` unused) trained by
+    :func:`train_conv_autoencoder` (``epochs`` default ``budget('conv_ae_epochs')``), cached with
+    :func:`helpers.torch_models.train_or_load` in ``data_dir()/torch/`` under a key of the settings,
+    the data fingerprints and a hash of this module's model and training code
+    (:func:`.cache.code_digest`). Returns (model on the CPU in eval mode, history with ``cached``
+    and ``settings``: arch, code, channels, epochs, lr, batch_size, seed)."""
     from .. import torch_models
 
+    if arch not in ("conv", "dense"):
+        raise ValueError(f"train_or_load_conv_autoencoder: arch must be 'conv' or 'dense', got {arch!r}")
     epochs = int(config.budget("conv_ae_epochs") if epochs is None else epochs)
     X = np.asarray(X, dtype=np.float32)
     X_valid = None if X_valid is None else np.asarray(X_valid, dtype=np.float32)
-    settings = dict(code=int(code), channels=int(channels), epochs=epochs, lr=float(lr), batch_size=int(batch_size),
-                    seed=int(seed), data=fingerprint(X), valid=None if X_valid is None else fingerprint(X_valid))
+    recipe = dict(arch=arch, code=int(code), channels=int(channels), epochs=epochs, lr=float(lr),
+                  batch_size=int(batch_size), seed=int(seed))
+    build = conv_autoencoder if arch == "conv" else dense_torch_autoencoder
+    settings = dict(recipe, data=fingerprint(X), valid=None if X_valid is None else fingerprint(X_valid),
+                    training_code=code_digest(build, train_conv_autoencoder))
 
     def fit(model):
         return train_conv_autoencoder(model, X, X_valid, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
 
-    model, history = torch_models.train_or_load(f"conv_ae{code}", lambda: conv_autoencoder(code, channels), fit,
-                                                settings, force=force, verbose=verbose)
-    return model.cpu().eval(), history
+    def make():
+        if arch == "conv":
+            return conv_autoencoder(code, channels)
+        return dense_torch_autoencoder((1024, 32, code, 32, 1024))
+
+    name = f"conv_ae{code}" if arch == "conv" else f"dense_ae{code}"
+    model, history = torch_models.train_or_load(name, make, fit, settings, force=force, verbose=verbose)
+    return model.cpu().eval(), dict(history, settings=recipe)
 

@@ -1,4 +1,5 @@
-"""Pictures for chapter 5: rows of 32x32 images (originals, PCA and autoencoder reconstructions)."""
+"""Pictures for chapter 5: rows of 32x32 images (originals, PCA and autoencoder reconstructions,
+principal components shown as images)."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -45,3 +46,20 @@ def image_rows(rows: Sequence[tuple[str, Any]], col_titles: Sequence[str] | None
     fig.subplots_adjust(hspace=0.06, left=0.07, right=0.995, bottom=0.02,
                         top=(0.8 if title else 0.9) if col_titles is not None else (0.86 if title else 0.98))
     return fig
+
+
+def component_images(components: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Principal components (n, D) as gray images in [0, 1] for :func:`image_rows`, ink dark.
+
+    The SVD fixes each direction only up to sign (v and -v span the same line; the codes change
+    sign with it), so each row is first flipped, if needed, to make its largest-magnitude entry
+    negative; then it is mapped to ``0.5 + v / (2 max |v|)``: 0 is mid-gray, dark pixels are where
+    adding the component darkens the image (adds ink), light ones where it lightens it. Returns
+    (images (n, D) float32 in [0, 1], signs (n,) of +1 / -1, the flip applied to each row).
+    """
+    V = np.atleast_2d(np.asarray(components, dtype=np.float64))
+    peak = V[np.arange(len(V)), np.argmax(np.abs(V), axis=1)]
+    signs = np.where(peak > 0, -1.0, 1.0)
+    V = V * signs[:, None]
+    scale = np.abs(V).max(axis=1, keepdims=True)
+    return (0.5 + V / (2 * np.where(scale > 0, scale, 1.0))).astype(np.float32), signs

@@ -1,18 +1,22 @@
-"""Comparing the two compressors: parameter counts, dead units, and the bottleneck sweep.
+"""Comparing the two compressors: parameter counts, dead units, the linear autoencoder, and the
+bottleneck sweep.
 
 :func:`count_parameters` counts the learned numbers of a PCA, a numpy autoencoder or a torch
-module; :func:`dead_units` finds ReLU units that never fire; :func:`bottleneck_sweep` trains
-autoencoders 1024-32-k-32-1024 against PCA with k components and :func:`first_epoch_above`
-says from which epoch the network stays ahead.
+module; :func:`dead_units` finds ReLU units that never fire; :func:`subspace_overlap` measures how
+much two subspaces agree and :func:`linear_autoencoder_study` watches a linear autoencoder find
+PCA's; :func:`bottleneck_sweep` trains autoencoders 1024-32-k-32-1024 against PCA with k
+components and :func:`first_epoch_above` says from which epoch the network stays ahead.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+import time
+
 import numpy as np
 
-from .. import nn
-from .autoencoder import _ae_layers, _check_ae_input
+from .. import config, nn
+from .autoencoder import _ae_layers, _check_ae_input, build_autoencoder, train_autoencoder_epoch
 from .cache import autoencoder_settings, train_or_load_autoencoder
 from .metrics import psnr
 from .pca import PCA
@@ -40,6 +44,70 @@ def dead_units(params: dict, X: Any) -> dict[str, int]:
         if act == "relu":
             out[name] = int((h.max(axis=0) <= 0).sum())
     return out
+
+
+def subspace_overlap(A: Any, B: Any) -> float:
+    """How much of the span of the rows of A lies in the span of the rows of B, in [0, 1].
+
+    A: (a, D), B: (b, D), any bases (orthonormalized here). Returns ``||Q_A Q_B^T||_F^2 / a``, the
+    mean squared cosine of the principal angles: 1 when span A lies inside span B (the same subspace
+    when a = b), 0 when they are orthogonal, about b / D for a random B.
+    """
+    qa = np.linalg.qr(np.asarray(A, dtype=np.float64).T)[0]          # (D, a) orthonormal columns
+    qb = np.linalg.qr(np.asarray(B, dtype=np.float64).T)[0]
+    return float(np.sum((qa.T @ qb) ** 2) / qa.shape[1])
+
+
+def projection_error(X: Any, rows: Any, mean: Any) -> float:
+    """Mean squared distance of the rows of ``X - mean`` from the span of ``rows`` (k, D), in float64:
+    the training error of the best reconstruction from that subspace. With PCA's components and
+    mean it is the sum of the discarded eigenvalues; with any other k rows it is at least that."""
+    Xc = np.asarray(X, dtype=np.float64) - np.asarray(mean, dtype=np.float64)
+    Q = np.linalg.qr(np.asarray(rows, dtype=np.float64).T)[0]            # (D, k) orthonormal basis
+    with config.blas_threads(1):
+        kept = np.sum((Xc @ Q) ** 2)
+    return float((np.sum(Xc ** 2) - kept) / len(Xc))
+
+
+def linear_autoencoder_study(X: Any, pca: PCA, *, epochs: int, lr: float, batch_size: int = 36,
+                             momentum: float = 0.9, seed: int = 0) -> dict:
+    """Train a linear autoencoder ``D -> k -> D`` (no activations, k = ``pca.k``) the homework's way
+    on the centred rows ``X - pca.mean`` and watch it approach PCA.
+
+    Each epoch is :func:`.autoencoder.train_autoencoder_epoch` (summed squared error, momentum, a
+    constant ``lr``). After every epoch it records ``overlap``, the :func:`subspace_overlap` of the
+    decoder's k weight rows (the directions every reconstruction is built from) with PCA's k
+    components, and ``error_ratio``, the network's mean squared error on X over PCA's (at least 1
+    by the PCA theorem, since X are the rows ``pca`` was fitted on).
+    Returns lists ``epoch``, ``overlap``, ``error_ratio``, ``seconds`` (cumulative), and
+    ``overlap0``, ``error_ratio0`` (before training), ``random_overlap`` (k / D).
+    """
+    X = np.asarray(X, dtype=np.float32)
+    centred = X - pca.mean.astype(np.float32)
+    k, D = pca.k, pca.dim
+    c64 = centred.astype(np.float64)
+    V = pca.components.astype(np.float64)
+    best = float(np.mean(np.sum((c64 - c64 @ V.T @ V) ** 2, axis=1)))   # PCA's error, in float64
+    params = build_autoencoder([D, k, D], ["linear", "linear"], rng=seed)
+    rng = np.random.default_rng(seed)
+
+    def measure() -> tuple[float, float]:
+        rec = nn.predict(centred, params).astype(np.float64)
+        err = float(np.mean(np.sum((rec - c64) ** 2, axis=1)))
+        return subspace_overlap(params["Woutput"], pca.components), err / best
+
+    overlap0, ratio0 = measure()
+    out: dict[str, list] = {"epoch": [], "overlap": [], "error_ratio": [], "seconds": []}
+    elapsed = 0.0
+    with config.blas_threads(1):
+        for e in range(int(epochs)):
+            t0 = time.perf_counter()
+            train_autoencoder_epoch(centred, params, lr, batch_size, momentum, rng)
+            elapsed += time.perf_counter() - t0
+            overlap, ratio = measure()
+            for key, v in zip(out, (e + 1, overlap, ratio, elapsed)):
+                out[key].append(v)
+    return dict(out, overlap0=overlap0, error_ratio0=ratio0, random_overlap=k / D)
 
 
 def first_epoch_above(curve: Sequence[float], level: float) -> int | None:
