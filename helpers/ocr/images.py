@@ -43,9 +43,11 @@ def read_image(path: str | Path) -> np.ndarray:
     except UnidentifiedImageError:
         raise OCRImageError(f"{path}: not an image file (PIL cannot identify it; use a JPEG or PNG photo)") from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise OCRImageError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from None
+        raise OCRImageError(f"{path}: unreadable image ({type(exc).__name__}: {exc}); the file may be cut short "
+                            "(an interrupted copy or download): copy or export the photo again") from None
     if arr.ndim != 3 or arr.shape[0] < 8 or arr.shape[1] < 8:
-        raise OCRImageError(f"{path}: image of shape {arr.shape} is too small to hold text")
+        raise OCRImageError(f"{path}: image of shape {arr.shape} is too small to hold text; use a photo of the "
+                            "page at least 8 pixels a side (a phone photo is thousands)")
     return arr
 
 

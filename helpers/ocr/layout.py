@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .components import connected_components, letters_from_components, stroke_estimates, typical_height
+from .components import connected_components, letters_from_components, stroke_estimates, typical_height, union_boxes
 from .images import blocks_to_pixels, check_image, gray_reduced, resize
 from .lines import group_lines, word_spaces
 
@@ -37,6 +37,12 @@ class LayoutParams:
     fill:             the larger side of a character's ink box in the 32x32 crop (the training data: 20-28)
     normalize_stroke: thicken or thin strokes outside ``stroke_range`` (off: keep the photo's)
     context:          read each word as all letters or all digits, whichever is more likely (:func:`decode`)
+    find_sheet:       look for a sheet of paper on a darker surface and read only inside it
+    deskew_min, deskew_max: a page whose text lines are turned by more than ``deskew_min`` (and at most
+                      ``deskew_max``) degrees is turned upright before reading; smaller skews are handled
+                      by the line grouping itself
+    split:            split a character box that holds touching letters (:func:`.components.split_touching`)
+    split_width:      ... when it is wider than this many typical character widths
     """
 
     max_side: int = 1600
@@ -52,6 +58,11 @@ class LayoutParams:
     fill: int = 24
     normalize_stroke: bool = True
     context: bool = True
+    find_sheet: bool = True
+    deskew_min: float = 7.0
+    deskew_max: float = 45.0
+    split: bool = True
+    split_width: float = 1.65
 
 
 def layout_params(params: LayoutParams | None, overrides: dict) -> LayoutParams:
@@ -86,6 +97,9 @@ class PageLayout:
     skew_deg:  the estimated angle of the text lines (degrees, counter-clockwise positive)
     dropped:   (M, 4) boxes of components dropped as specks or as too big
     input_shape: (H, W) of the input image
+    rotation:  degrees (counter-clockwise) the working image was turned to make the text upright; every
+               image and box above is of the upright page (0: not turned)
+    sheet:     (h, w) bool the sheet of paper found in the photo (None: the paper fills it)
     otsu, paper, spread: Otsu's threshold, the paper level and its robust standard deviation (of the
                smoothed, illumination-corrected image); ``threshold = min(otsu, 0.8, paper - 4.5 spread)
                + threshold_offset``
@@ -110,13 +124,23 @@ class PageLayout:
     otsu: float = float("nan")
     paper: float = float("nan")
     spread: float = float("nan")
+    rotation: float = 0.0
+    sheet: np.ndarray | None = None
 
     @property
     def n_lines(self) -> int:
         return int(self.line_of.max() + 1) if len(self.line_of) else 0
 
     def boxes_full(self) -> np.ndarray:
-        """(K, 4) boxes in the input image's pixels."""
+        """(K, 4) boxes in the input image's pixels (of a turned page: the upright box around each)."""
+        if self.rotation:
+            from .sheet import unturn_boxes
+
+            small = (self.input_shape[0] // self.scale, self.input_shape[1] // self.scale)
+            b = unturn_boxes(self.boxes, self.rotation, self.ink.shape, small)
+            b = np.round(b * self.scale).astype(np.int64)
+            H, W = self.input_shape[:2]
+            return np.clip(b, 0, np.array([H, W, H, W]))
         b = self.boxes.astype(np.int64) * self.scale
         H, W = self.input_shape[:2]
         return np.minimum(b, np.array([H, W, H, W]))
@@ -197,42 +221,78 @@ def ink_mask(smooth: np.ndarray, threshold: float, morph_size: int = 1) -> np.nd
 # ---------------------------------------------------------------------------------------------------
 
 
+def _steps_1_to_3(gray: np.ndarray, sheet: np.ndarray | None, params: LayoutParams):
+    """Light, threshold and components of one working-size gray image, inside ``sheet`` (None: all)."""
+    background, norm, smooth = correct_light(gray, params.denoise)
+    if sheet is None:
+        threshold, otsu, paper, spread = choose_threshold(smooth, params.threshold_offset)
+    else:  # the threshold from the paper's own pixels; nothing outside the sheet is ink
+        threshold, otsu, paper, spread = choose_threshold(smooth[sheet][None, :], params.threshold_offset)
+        smooth = np.where(sheet, smooth, np.float32(1.5))
+    ink = ink_mask(smooth, threshold, params.morph_size)
+    labels, comp_boxes, comp_area, comp_ids = connected_components(ink)
+    return dict(gray=gray, background=background, norm=norm, threshold=threshold, otsu=otsu, paper=paper,
+                spread=spread, ink=ink, labels=labels, comp_boxes=comp_boxes, comp_area=comp_area, comp_ids=comp_ids,
+                height=typical_height(comp_boxes, comp_area))
+
+
 def analyze_page(image, params: LayoutParams | None = None, **overrides) -> PageLayout:
     """The layout of a page: characters (boxes), lines and word gaps, with every intermediate image.
 
     image: (H, W, 3) or (H, W) uint8, or float in [0, 1]; dark ink on lighter paper.
     params / overrides: :class:`LayoutParams` fields, e.g. ``analyze_page(img, threshold_offset=0.05)``.
-    Returns a :class:`PageLayout` (working-resolution pixels; ``boxes_full()`` for input pixels).
+    The sheet of paper is found first (:func:`.sheet.find_sheet`; a page on a desk), and a page turned
+    by more than ``params.deskew_min`` degrees is turned upright before the lines are grouped.
+    Returns a :class:`PageLayout` (working-resolution pixels of the upright page; ``boxes_full()`` for
+    input pixels).
     """
+    from .components import split_touching, stroke_of_characters
+    from .lines import estimate_skew
+    from .sheet import find_sheet, turn
+
     params = layout_params(params, overrides)
     image = check_image(image)
     H, W = image.shape[:2]
     factor = max(1, math.ceil(max(H, W) / params.max_side))
     for _attempt in range(2):
         gray = gray_reduced(image, factor)
-        background, norm, smooth = correct_light(gray, params.denoise)
-        threshold, otsu, paper, spread = choose_threshold(smooth, params.threshold_offset)
-        ink = ink_mask(smooth, threshold, params.morph_size)
-        labels, comp_boxes, comp_area, comp_ids = connected_components(ink)
-        height = typical_height(comp_boxes, comp_area)
+        sheet = find_sheet(gray) if params.find_sheet else None
+        st = _steps_1_to_3(gray, sheet, params)
         # small characters at a coarse scale: read again at a finer one
-        if factor > 1 and 0 < height < 18:
-            factor = max(1, int(factor * height / 24))
+        if factor > 1 and 0 < st["height"] < 18:
+            factor = max(1, int(factor * st["height"] / 24))
             continue
         break
+    rotation = 0.0
+    if params.deskew_max > params.deskew_min and len(st["comp_boxes"]) >= 4:
+        big = st["comp_area"] >= 0.25 * np.percentile(st["comp_area"], 90)
+        angle = np.rad2deg(estimate_skew(st["comp_boxes"][big], st["height"], params.deskew_max))
+        if abs(angle) > params.deskew_min:  # turn the page upright and look again
+            rotation = float(angle)
+            upright = turn(gray, rotation, float(np.median(gray if sheet is None else gray[sheet])))
+            inside = turn(np.ones_like(gray) if sheet is None else sheet.astype(np.float32), rotation, 0.0) > 0.99
+            st = _steps_1_to_3(upright, inside, params)
+            sheet = inside
+    ink, labels, comp_boxes, comp_area, comp_ids, height = (st[k] for k in ("ink", "labels", "comp_boxes", "comp_area",
+                                                                              "comp_ids", "height"))
     group, char_boxes, keep = letters_from_components(comp_boxes, comp_area, height, labels.shape[1],
                                                       params.merge, params.speck_area)
     kept = np.nonzero(keep)[0]
-    stroke = stroke_estimates(ink, labels, comp_ids, comp_area, group)[kept]
     members = [comp_ids[group == g].tolist() for g in kept]
-    order, line_of, angle = group_lines(char_boxes[kept], height, params.line_gap)
-    boxes = char_boxes[kept][order]
+    char_boxes = char_boxes[kept]
+    if params.split:
+        labels, char_boxes, members = split_touching(labels, char_boxes, members, height, params.split_width)
+    stroke = stroke_of_characters(ink, labels, members)
+    order, line_of, angle = group_lines(char_boxes, height, params.line_gap)
+    boxes = char_boxes[order]
     space_before = word_spaces(boxes, line_of[order], height, angle, params.space_gap, params.space_margin)
-    return PageLayout(scale=factor, gray=gray, background=background, norm=norm, threshold=threshold, ink=ink,
-                      labels=labels, boxes=boxes, members=[members[i] for i in order], line_of=line_of[order],
-                      space_before=space_before, stroke=stroke[order], height=height,
-                      skew_deg=float(np.rad2deg(-angle)) if len(boxes) else 0.0, dropped=char_boxes[~keep],
-                      input_shape=(H, W), otsu=otsu, paper=paper, spread=spread)
+    return PageLayout(scale=factor, gray=st["gray"], background=st["background"], norm=st["norm"],
+                      threshold=st["threshold"], ink=ink, labels=labels, boxes=boxes,
+                      members=[members[i] for i in order], line_of=line_of[order], space_before=space_before,
+                      stroke=stroke[order], height=height,
+                      skew_deg=rotation + (float(np.rad2deg(-angle)) if len(boxes) else 0.0),
+                      dropped=union_dropped(group, comp_boxes, keep), input_shape=(H, W), otsu=st["otsu"],
+                      paper=st["paper"], spread=st["spread"], rotation=rotation, sheet=sheet)
 
 
 def findLetters(image, *, full_resolution: bool = True, **overrides) -> tuple[np.ndarray, np.ndarray]:
@@ -249,6 +309,18 @@ def findLetters(image, *, full_resolution: bool = True, **overrides) -> tuple[np
     """
     layout = analyze_page(image, **overrides)  # steps 1-4: light, threshold, components, lines
     bw = (~layout.ink).astype(np.float32)
+    if layout.rotation and full_resolution:  # back to the photo's orientation
+        from .sheet import turn
+
+        small = (layout.input_shape[0] // layout.scale, layout.input_shape[1] // layout.scale)
+        back = turn(bw, -layout.rotation, 1.0)
+        y0, x0 = (back.shape[0] - small[0]) // 2, (back.shape[1] - small[1]) // 2
+        bw = (back[y0:y0 + small[0], x0:x0 + small[1]] > 0.5).astype(np.float32)
     if not full_resolution:
         return layout.boxes.copy(), bw
     return layout.boxes_full(), blocks_to_pixels(bw, layout.scale, layout.input_shape)
+
+
+def union_dropped(group: np.ndarray, comp_boxes: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """(M, 4) boxes of the characters dropped as specks or blobs."""
+    return union_boxes(group, comp_boxes)[~keep]

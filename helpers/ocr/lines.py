@@ -20,11 +20,11 @@ def _rotate(cy: np.ndarray, cx: np.ndarray, angle: float) -> tuple[np.ndarray, n
     return cy * math.cos(angle) - cx * math.sin(angle), cx * math.cos(angle) + cy * math.sin(angle)
 
 
-def estimate_skew(boxes: np.ndarray, height: float) -> float:
+def estimate_skew(boxes: np.ndarray, height: float, max_deg: float = 8.0) -> float:
     """The angle (radians) that makes the box centres fall on the fewest horizontal lines.
 
     boxes:  (K, 4) int [y1, x1, y2, x2] character boxes;  height: typical character height (pixels)
-    Tries angles from -8 to 8 degrees; for each, a histogram of the rotated centre heights with bins
+    Tries angles from -max_deg to max_deg degrees (steps of 0.25); for each, a histogram of the rotated centre heights with bins
     a third of a character tall; the sharpest histogram (largest sum of squared counts) wins.
     """
     if len(boxes) < 4:
@@ -32,7 +32,7 @@ def estimate_skew(boxes: np.ndarray, height: float) -> float:
     cy, cx = _centres(boxes)
     bin_w = max(height / 3, 1.0)
     best, best_score = 0.0, -np.inf
-    for a in np.deg2rad(np.linspace(-8, 8, 65)):
+    for a in np.deg2rad(np.linspace(-max_deg, max_deg, int(round(8 * max_deg)) + 1)):
         across = _rotate(cy, cx, a)[0]
         counts = np.bincount(((across - across.min()) / bin_w).astype(np.int64))
         score = float((counts.astype(np.float64) ** 2).sum()) - 1e-6 * abs(a)  # ties -> smallest angle
@@ -70,7 +70,8 @@ def word_spaces(boxes: np.ndarray, line_of: np.ndarray, height: float, angle: fl
     boxes:   (K, 4) int [y1, x1, y2, x2] in reading order;  line_of: (K,) int line of each box
     height:  typical character height (pixels);  angle: the skew (radians) of :func:`group_lines`
     A gap to the left neighbour, in character heights of its line, is a space when it is wider than
-    ``space_gap`` and wider than the page's median gap plus ``space_margin``. Returns (K,) bool.
+    ``space_gap`` and wider than the line's own letter spacing (the median gap of the line, or of the
+    page for a line with fewer than three gaps) plus ``space_margin``. Returns (K,) bool.
     """
     _, along = _rotate(*_centres(boxes), angle)
     half_w = (boxes[:, 3] - boxes[:, 1]) / 2.0
@@ -80,5 +81,10 @@ def word_spaces(boxes: np.ndarray, line_of: np.ndarray, height: float, angle: fl
         h_line = max(float(np.median(boxes[idx, 2] - boxes[idx, 0])), 0.6 * height)
         gap[idx[1:]] = ((along[idx[1:]] - half_w[idx[1:]]) - (along[idx[:-1]] + half_w[idx[:-1]])) / h_line
     finite = gap[np.isfinite(gap)]
-    limit = max(space_gap, float(np.median(finite)) + space_margin) if len(finite) else space_gap
-    return gap > limit
+    page_spacing = float(np.median(finite)) if len(finite) else 0.0
+    space = np.zeros(len(boxes), bool)
+    for ln in np.unique(line_of):
+        g = gap[line_of == ln][1:]
+        spacing = float(np.median(g)) if len(g) >= 3 else page_spacing
+        space[np.nonzero(line_of == ln)[0][1:]] = g > max(space_gap, spacing + space_margin)
+    return space

@@ -44,6 +44,7 @@ class TestPage:
     lines: the text, one string per line (A-Z, 0-9 and single spaces)
     style: the handwriting style (a held-out style of :func:`helpers.data.styles`)
     ink, angle_deg, blur, noise, jpeg_quality, cap_height (capital height in pixels): the settings drawn
+    sheet: (H, W) bool where the paper is, for a page on a desk (None: the paper fills the photo)
     """
 
     image: np.ndarray
@@ -56,6 +57,7 @@ class TestPage:
     jpeg_quality: int
     cap_height: float
     shadow: bool
+    sheet: np.ndarray | None = None
 
     @property
     def n_chars(self) -> int:
@@ -118,7 +120,8 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
                    style: str | None = None, ink: str | None = None, angle_deg: float | None = None,
                    blur: float | None = None, noise: float | None = None, jpeg_quality: int | None = None,
                    shadow: bool | None = None, cap_height: float | None = None, spacing: float | None = None,
-                   breaks: float = 0.0) -> TestPage:
+                   breaks: float = 0.0, shear: float = 0.0, pen: float = 1.0, desk: str | None = None,
+                   desk_angle: float | None = None) -> TestPage:
     """A realistic phone photo of a hand-printed page with known text (for evaluation).
 
     seed:   everything random is drawn from it (the same seed and arguments give the same page)
@@ -137,6 +140,13 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
             negative values make neighbours overlap (breaks "characters are separated")
     breaks: thickness (in cap heights) of a paper-coloured band erased through about half of each
             line (breaks "every character is one connected piece"); 0 = none
+    shear:  slant of the print, horizontal shift per unit of height (0.3 leans about 17 degrees right)
+    pen:    stroke width relative to the style's (0.4 is a thin ball-point); 1 = unchanged
+    desk:   None (the sheet fills the photo) or 'dark' / 'wood': the sheet lies on a desk, turned by
+            ``desk_angle`` degrees (default 20-40, either sign) and partly out of frame; the text stays in frame
+
+The defaults of ``shear``, ``pen`` and ``desk`` draw nothing from the random generator, so pages made
+without them are identical to earlier versions of this function.
 
     The paper is off-white with a lighting gradient, vignetting, fibre texture and optional shadow;
     ink is black or blue; the photo is blurred, noisy and JPEG-compressed.
@@ -170,6 +180,10 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
     cap_final = cap_frac * H
     render_h = int(np.clip(round(cap_final / 0.6 / 2.0), 24, 200))
     inks = [_compose_line(s, style, render_h, rng, spacing) for s in text]
+    if shear:
+        inks = [_shear(im, shear) for im in inks]
+    if pen != 1.0:
+        inks = [_thin_strokes(im, pen) for im in inks]
     if breaks > 0:
         cap = 0.6 * render_h
         seg = max(int(cap), 1)
@@ -185,6 +199,17 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
     block_h = pitch * (len(inks) - 1) + render_h
     # 2. scale: render pixels -> photo pixels, so the block fits with margins
     S = min(cap_final / (0.6 * render_h), 0.88 * W / block_w, 0.85 * H / block_h)
+    if desk is not None:
+        if desk not in ("dark", "wood"):
+            raise ValueError(f"desk must be None, 'dark' or 'wood', got {desk!r}")
+        if desk_angle is None:
+            desk_angle = float(rng.uniform(20, 40)) * (1 if rng.random() < 0.5 else -1)
+        # the turned sheet (the block plus margins) must fit: shrink the writing
+        t = math.radians(abs(desk_angle))
+        sheet_h, sheet_w = 1.5 * block_h + 0.2 * block_w, 1.2 * block_w
+        fit_w = (sheet_w * math.cos(t) + sheet_h * math.sin(t)) / W
+        fit_h = (sheet_w * math.sin(t) + sheet_h * math.cos(t)) / H
+        S = min(S, 1.0 / max(fit_w, fit_h))
     page_h, page_w = int(math.ceil(H / S)), int(math.ceil(W / S))
     alpha = np.zeros((page_h, page_w), np.float32)
     x_room = max(page_w - block_w, 0)
@@ -198,6 +223,9 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
         if h_ > 0 and w_ > 0:
             sl = alpha[yy:yy + h_, xx:xx + w_]
             np.maximum(sl, im[:h_, :w_], out=sl)
+    sheet = None
+    if desk is not None:
+        alpha, sheet = _on_desk(alpha, (y0, x0, y0 + block_h, x0 + block_w), desk_angle, rng)
     # 3. camera: rotation and blur at render scale, then up to the photo size
     if angle_deg:
         alpha = np.asarray(Image.fromarray(alpha, mode="F").rotate(angle_deg, resample=Image.BILINEAR), np.float32)
@@ -205,6 +233,10 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
     if blur_r > 0.2:
         alpha = ndimage.gaussian_filter(alpha, blur_r)
     alpha = np.clip(resize(alpha, (H, W), "bilinear"), 0, 1)
+    if sheet is not None:
+        if blur_r > 0.2:
+            sheet = ndimage.gaussian_filter(sheet, blur_r)
+        sheet = np.clip(resize(sheet, (H, W), "bilinear"), 0, 1)
     # 4. paper, light and shadow (smooth fields at 1/16 scale)
     h16, w16 = max(H // 16, 4), max(W // 16, 4)
     yy, xx = np.mgrid[0:h16, 0:w16].astype(np.float32)
@@ -219,6 +251,8 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
     texture = ndimage.gaussian_filter(rng.normal(0, 1, (h16, w16)).astype(np.float32), 1.5) * rng.uniform(0.01, 0.03)
     light = light * (1 + texture) * rng.uniform(0.8, 0.95)
     light = resize(light.astype(np.float32), (H, W))
+    if sheet is not None:  # the desk: darker, brownish, with grain; the paper colour is mixed in below
+        desk_rgb, desk_tex = _desk_surface(desk, (H, W), rng)
     paper = np.array([1.0, rng.uniform(0.96, 1.0), rng.uniform(0.88, 0.97)], np.float32)
     ink_rgb = (np.array([0.10, 0.10, 0.12]) + rng.uniform(-0.05, 0.05)) if ink == "black" else \
         np.array([rng.uniform(0.05, 0.15), rng.uniform(0.12, 0.25), rng.uniform(0.45, 0.65)])
@@ -232,6 +266,9 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
     ch = np.empty((H, W), np.float32)
     for c in range(3):
         np.multiply(light, np.float32(255 * paper[c]), out=ch)
+        if sheet is not None:
+            ch *= sheet
+            ch += (1 - sheet) * light * desk_tex * np.float32(255 * desk_rgb[c])
         ch -= alpha * np.float32(255 * (paper[c] - ink_rgb[c]))
         ch += grain
         np.clip(ch, 0, 255, out=ch)
@@ -244,4 +281,94 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
         Image.fromarray(photo).save(buf, format="JPEG", quality=jpeg_quality)
         buf.seek(0)
         photo = np.asarray(Image.open(buf).convert("RGB"))
-    return TestPage(photo, text, style, ink, angle_deg, blur, noise, jpeg_quality, cap_final * 1.0, shadow)
+    return TestPage(photo, text, style, ink, angle_deg if desk is None else angle_deg + desk_angle, blur, noise,
+                    jpeg_quality, cap_final * 1.0, shadow, None if sheet is None else sheet > 0.5)
+
+
+def _shear(ink: np.ndarray, shear: float) -> np.ndarray:
+    """A line's ink slanted: the image is widened and row y shifted by ``shear * (h - 1 - y)``."""
+    h, w = ink.shape
+    extra = int(math.ceil(abs(shear) * h))
+    out = np.zeros((h, w + extra), np.float32)
+    out[:, :w] = ink
+    return _shear_rows(out, shear)
+
+
+def _shear_rows(img: np.ndarray, shear: float) -> np.ndarray:
+    """Shift each row of ``img`` right by ``shear * (h - 1 - y)`` pixels (linear interpolation)."""
+    h, w = img.shape
+    out = np.zeros_like(img)
+    xs = np.arange(w, dtype=np.float64)
+    base = 0.0 if shear > 0 else shear * (h - 1)
+    for y in range(h):
+        shift = shear * (h - 1 - y) - base
+        out[y] = np.interp(xs - shift, xs, img[y], left=0.0, right=0.0)
+    return out
+
+
+def _thin_strokes(ink: np.ndarray, pen: float) -> np.ndarray:
+    """A line's ink drawn with a pen ``pen`` times as wide (< 1 thinner: grey erosion; > 1 dilation)."""
+    from scipy import ndimage
+
+    from .crops import stroke_width
+
+    width = stroke_width(ink > 0.5)
+    k = int(round(abs(1 - pen) * width))
+    if k < 1:
+        return ink
+    if pen < 1:
+        return ndimage.grey_erosion(ink, size=(k + 1, k + 1))
+    return ndimage.grey_dilation(ink, size=(k + 1, k + 1))
+
+
+def _on_desk(alpha: np.ndarray, block: tuple, angle_deg: float, rng: np.random.Generator):
+    """The page's ink on a sheet turned by ``angle_deg`` about the text block's centre and shifted so
+    that a corner of the sheet leaves the frame while the text stays inside. Returns (alpha, sheet), both
+    (h, w) float32 in [0, 1] at the render scale."""
+    from scipy import ndimage
+
+    h, w = alpha.shape
+    y0, x0, y1, x1 = block
+    bh, bw = y1 - y0, x1 - x0
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    # the sheet: the block with margins (more below, as on a half-written page)
+    sy0, sy1 = cy - 0.5 * bh - 0.15 * bw - 0.1 * bh, cy + 0.5 * bh + 0.05 * bw + 0.4 * bh
+    sx0, sx1 = cx - 0.6 * bw, cx + 0.6 * bw
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sheet = ((yy >= sy0) & (yy < sy1) & (xx >= sx0) & (xx < sx1)).astype(np.float32)
+    t = math.radians(angle_deg)
+    c, s = math.cos(t), math.sin(t)
+    # where the block's corners land after turning about the frame centre, to choose a shift that keeps them in
+    fy, fx = h / 2, w / 2
+    corners = np.array([[y0, x0], [y0, x1], [y1, x0], [y1, x1]], np.float64) - [fy, fx]
+    rot = np.array([[c, s], [-s, c]])  # (dy, dx) -> turned by angle_deg counter-clockwise on screen
+    cr = corners @ rot.T
+    lo, hi = -np.array([fy, fx]) * 0.97 - cr.min(0), np.array([fy, fx]) * 0.97 - cr.max(0)
+    # near one end of the allowed range, so the sheet's margin usually leaves the frame
+    u = np.where(rng.random(2) < 0.5, rng.uniform(0.0, 0.12, 2), rng.uniform(0.88, 1.0, 2))
+    shift = np.where(hi > lo, lo + u * (hi - lo), 0.0)
+    # output pixel p reads input rot^-1 (p - centre - shift) + centre
+    inv = rot.T
+    offset = np.array([fy, fx]) - inv @ (np.array([fy, fx]) + shift)
+    turn = lambda a: ndimage.affine_transform(a, inv, offset=offset, order=1, output_shape=a.shape, cval=0.0)
+    return turn(alpha).astype(np.float32), turn(sheet).astype(np.float32)
+
+
+def _desk_surface(kind: str, shape: tuple, rng: np.random.Generator):
+    """The desk's colour (3,) and brightness texture (H, W) float32: a dark desk or wood grain."""
+    from scipy import ndimage
+
+    H, W = shape
+    h16, w16 = max(H // 8, 4), max(W // 8, 4)
+    if kind == "dark":
+        rgb = np.array([0.16, 0.15, 0.15]) * rng.uniform(0.6, 1.6)
+        tex = 1 + 0.15 * ndimage.gaussian_filter(rng.normal(0, 1, (h16, w16)), 2.0)
+    else:
+        rgb = np.array([0.45, 0.30, 0.18]) * rng.uniform(0.6, 1.1)
+        phi = rng.uniform(0, np.pi)
+        yy, xx = np.mgrid[0:h16, 0:w16] / max(h16, w16)
+        u = np.cos(phi) * xx + np.sin(phi) * yy
+        grain = np.sin(2 * np.pi * (u * rng.uniform(20, 40) + 0.8 * ndimage.gaussian_filter(
+            rng.normal(0, 1, (h16, w16)), 6.0) * 10))
+        tex = 1 + 0.25 * grain + 0.1 * ndimage.gaussian_filter(rng.normal(0, 1, (h16, w16)), 1.0)
+    return np.asarray(rgb, np.float32), np.clip(resize(tex.astype(np.float32), (H, W)), 0.2, 2.0)

@@ -38,13 +38,18 @@ class PageReading:
     chars: str
 
 
-def decode(probs: np.ndarray, line_of: np.ndarray, space_before: np.ndarray, context: bool = True) -> str:
+def decode(probs: np.ndarray, line_of: np.ndarray, space_before: np.ndarray, context: bool = True,
+           lone_prior: float = 3.0) -> str:
     """The characters of K crops in reading order from their (K, 36) probabilities.
 
     Without context each crop is its most probable class. With ``context`` each word (a run of
     crops in one line without a space) is read either as all letters or as all digits, whichever
     has the larger likelihood ``sum_i log P_i(group)``: this settles O/0, S/5, I/1, Z/2, B/8 from
-    the neighbours (a word such as 'B52' that mixes both would be misread).
+    the neighbours (a word such as 'B52' that mixes both would be misread). A one-character word has
+    no neighbours inside it, so the word before it in its line decides: after a word of letters, the
+    letter reading wins unless the digit reading is ``lone_prior`` times more likely (a lone I, A or O
+    between words), after a number the digit reading is favoured the same way; a one-character word
+    that starts its line (a list number, '1 MAKE A LIST') is decided by its own probabilities.
     """
     probs = np.asarray(probs, dtype=np.float64)
     if not context or len(probs) == 0:
@@ -53,7 +58,14 @@ def decode(probs: np.ndarray, line_of: np.ndarray, space_before: np.ndarray, con
     word = np.cumsum(start) - 1
     log_letter = np.bincount(word, np.log(probs[:, :26].sum(1) + 1e-12))
     log_digit = np.bincount(word, np.log(probs[:, 26:].sum(1) + 1e-12))
-    letters = (log_letter >= log_digit)[word]
+    prior = np.zeros(len(log_letter))
+    size = np.bincount(word)
+    first = np.nonzero(start)[0]  # the first crop of each word
+    for w in np.nonzero(size == 1)[0]:
+        k = first[w]
+        if w > 0 and line_of[first[w - 1]] == line_of[k]:  # a word before it in the same line
+            prior[w] = np.log(lone_prior) if log_letter[w - 1] >= log_digit[w - 1] else -np.log(lone_prior)
+    letters = (log_letter + prior >= log_digit)[word]
     best = np.where(letters, probs[:, :26].argmax(1), 26 + probs[:, 26:].argmax(1))
     return "".join(CLASSES[i] for i in best)
 
@@ -71,7 +83,10 @@ def read_page(image, classifier: Classifier, *, details: bool = False,
     if len(crops):
         probs = np.asarray(classifier(crops), dtype=np.float32)
         if probs.shape != (len(crops), len(CLASSES)):
-            raise ValueError(f"classifier returned shape {probs.shape}; expected ({len(crops)}, {len(CLASSES)})")
+            raise ValueError(f"classifier returned shape {probs.shape}; expected (N, {len(CLASSES)}) = "
+                             f"({len(crops)}, {len(CLASSES)}): one row of {len(CLASSES)} class probabilities (A-Z, "
+                             "0-9) per crop; check that the classifier takes (N, 32, 32) images and returns "
+                             "probabilities for all N")
         chars = decode(probs, layout.line_of, layout.space_before, context=params.context)
     else:
         probs, chars = np.zeros((0, len(CLASSES)), np.float32), ""
