@@ -79,6 +79,8 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "ft_steps": (15, 60, "Adam steps of every probe / fine-tune / from-scratch run (chapter 6)"),
     "ft_eval_per_class": (20, 100, "held-out MNIST digits per class that score the fine-tuning runs"),
     "ft_curve_per_class": (10, 15, "held-out MNIST digits per class behind the fine-tuning curves"),
+    "ft_valid_per_class": (10, 30, "pool digits per class set aside to choose learning rates and stop early (chapter 6)"),
+    "flowers_epochs": (1, 10, "epochs of each flowers17 run, fine-tuned and from scratch (chapter 6, real files only)"),
 }
 
 

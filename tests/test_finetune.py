@@ -89,7 +89,48 @@ def test_finetune_backbone_falls_back_to_characters_and_says_why(tmp_path, monke
     tiny = _digits(4, n_classes=36)
     monkeypatch.setattr(data, "load_book_data", lambda split: tiny)
     model, desc = tm.finetune_backbone("auto", hub_dir=hub, progress=False)
-    assert isinstance(model, tm.SqueezeNetClassifier) and "generated characters" in desc
+    assert isinstance(model, tm.SqueezeNetClassifier) and "letters only" in desc
+    assert model.classifier[1].out_channels == 26                       # trained on A-Z, never on a digit
+    every, desc_all = tm.finetune_backbone("characters", hub_dir=hub, progress=False)
+    assert every.classifier[1].out_channels == 36 and "digits included" in desc_all
+
+
+def test_letters_backbone_never_sees_a_digit(monkeypatch):
+    """letters_squeezenet trains on the letters of the character set only (the digits are dropped)."""
+    tiny = _digits(3, n_classes=36)
+    seen = []
+    real_train = tm.transfer.train
+
+    def spy(model, train_set, valid_set, **kw):
+        seen.append((np.asarray(train_set.labels), np.asarray(valid_set.labels)))
+        return real_train(model, train_set, valid_set, **kw)
+    monkeypatch.setattr(data, "load_book_data", lambda split: tiny)
+    monkeypatch.setattr(tm.transfer, "train", spy)
+    model, hist = tm.letters_squeezenet(progress=False)
+    (tr, va), = seen
+    assert tr.max() == va.max() == 25 and len(np.unique(tr)) == 26 and not hist["cached"]
+    assert tm.letters_squeezenet(progress=False)[1]["cached"]
+
+
+def test_zero_label_accuracy_reads_the_digit_outputs():
+    """A 36-class network whose digit outputs are the true digit scores 100%; a 26-class one has no digits."""
+    ev = _digits(2)
+
+    class Oracle(torch.nn.Module):
+        def __init__(self, labels):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+            self.labels = torch.as_tensor(labels)
+            self.calls = 0
+
+        def forward(self, x):
+            out = torch.zeros(len(x), 36)
+            out[:, 0] = 5.0                                           # a letter wins overall ...
+            out[torch.arange(len(x)), 26 + self.labels[self.calls:self.calls + len(x)]] = 1.0
+            self.calls += len(x)
+            return out
+    assert tm.zero_label_accuracy(Oracle(ev.labels), ev) == 1.0      # ... but only digit outputs count
+    assert tm.zero_label_accuracy(tm.squeezenet(26), ev) is None
 
 
 def test_finetune_backbone_uses_local_imagenet_weights(tmp_path, capsys):
@@ -122,7 +163,7 @@ def test_adapt_probe_changes_only_the_head_and_matches_the_full_model():
     assert r["curve_steps"] == [0, 2, 4] and len(r["curve_acc"]) == 3 and len(r["loss"]) == 4
     assert 0 <= r["acc"] <= 1
     for k, v in bb.state_dict().items():                       # the backbone passed in is untouched
-        torch.testing.assert_close(v, before[k])
+        torch.testing.assert_close(v.cpu(), before[k].cpu())
     # the probe on precomputed features is the same computation as the full model with a frozen backbone
     feats = tm.backbone_features(bb, ev)
     config.seed_everything(0)
@@ -130,7 +171,8 @@ def test_adapt_probe_changes_only_the_head_and_matches_the_full_model():
     full = tm.replace_head(__import__("copy").deepcopy(bb), 10)
     full.classifier.load_state_dict(head.state_dict())
     full.eval()
-    torch.testing.assert_close(tm.transfer._Head(head).eval()(feats), full(tm.as_tensors(ev)[0]), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(tm.transfer._Head(head).eval()(feats).cpu(), full(tm.as_tensors(ev)[0]).cpu(),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_adapt_strategies_are_reproducible_and_learn_a_separable_task():
@@ -146,16 +188,41 @@ def test_adapt_strategies_are_reproducible_and_learn_a_separable_task():
         tm.adapt("distill", bb, tr, ev, steps=1)
 
 
+def test_adapt_stops_early_on_the_validation_set():
+    """With valid_set the curve is taken there and the best step's weights are kept (the earliest on ties):
+    scoring the kept model on the validation set again gives the best point of the curve."""
+    tr, va = _digits(4, seed=1), _digits(3, seed=2)
+    bb = _backbone(36)
+    r = tm.adapt("scratch_cnn", bb, tr, va, valid_set=va, steps=12, seed=0, lr=3e-2, curve_points=4)
+    best = max(r["curve_acc"])
+    assert r["valid_acc"] == best and r["acc"] == best
+    assert r["best_step"] == r["curve_steps"][r["curve_acc"].index(best)]
+    no_stop = tm.adapt("scratch_cnn", bb, tr, va, steps=12, seed=0, lr=3e-2, curve_points=4)
+    assert no_stop["best_step"] == 12 and np.isnan(no_stop["valid_acc"])
+    assert no_stop["curve_acc"] == r["curve_acc"]                   # the same training, only the kept step differs
+    pool, (labelled, valid) = _digits(6), tm.split_pool(_digits(6), 2)
+    assert len(valid) == 20 and len(labelled) == 40
+    assert not {im.tobytes() for im in valid.images} & {im.tobytes() for im in labelled.images}
+
+
 def test_finetune_experiment_runs_every_setting_and_caches(monkeypatch):
     pool, held = _digits(6, seed=3, split="pool"), _digits(4, seed=4, split="held")
     monkeypatch.setattr(tm.transfer, "mnist_target_task", lambda seed=0: (pool, held))
     monkeypatch.setattr(tm.transfer, "finetune_backbone",
                         lambda source="auto", progress=True: (_backbone(36), "test backbone"))
     monkeypatch.setitem(config.BUDGETS, "ft_eval_per_class", (4, 4, ""))
-    monkeypatch.setitem(config.BUDGETS, "ft_curve_per_class", (2, 2, ""))
+    monkeypatch.setitem(config.BUDGETS, "ft_valid_per_class", (2, 2, ""))
+    monkeypatch.setattr(tm.transfer, "FT_SELECT_K", 2)
+    grid = {"probe": [1e-3, 1e-2], "finetune": [3e-4], "scratch": [1e-3], "scratch_cnn": [1e-3, 1e-2]}
+    monkeypatch.setattr(tm.transfer, "FT_LR_GRID", grid)
     r = tm.finetune_experiment(labels_per_class=[1, 2], seeds=2, steps=2, progress=False)
     assert not r["cached"] and r["backbone"] == "test backbone"
     assert len(r["runs"]) == 2 * 2 * len(tm.FT_STRATEGIES)
+    assert r["n_valid"] == 20 and r["n_eval"] == 40 and r["zero_label"] is not None   # a 36-class backbone
+    for s in tm.FT_STRATEGIES:                     # the chosen lr is the best on the validation digits
+        sweep = r["lr_sweep"][s]
+        assert [lr for lr, _ in sweep] == grid[s] and r["lr"][s] == max(sweep, key=lambda p: p[1])[0]
+        assert all(x["lr"] == r["lr"][s] for x in r["runs"] if x["strategy"] == s)
     assert set(r["table"]) == set(tm.FT_STRATEGIES) and all(set(t) == {1, 2} for t in r["table"].values())
     for s in tm.FT_STRATEGIES:
         for k in (1, 2):
@@ -167,6 +234,32 @@ def test_finetune_experiment_runs_every_setting_and_caches(monkeypatch):
     json.loads(open(r["path"]).read())                           # a complete JSON file
     other = tm.finetune_experiment(labels_per_class=[1], seeds=1, steps=2, progress=False)
     assert other["path"] != r["path"] and not other["cached"]    # other settings, other file
+    two = tm.finetune_experiment(labels_per_class=[1], seeds=1, steps=2, strategies=("probe", "finetune"),
+                                 progress=False)
+    assert set(two["table"]) == {"probe", "finetune"} and len(two["runs"]) == 2
+    with pytest.raises(ValueError, match="strategies must be among"):
+        tm.finetune_experiment(labels_per_class=[1], seeds=1, steps=2, strategies=("distill",), progress=False)
+
+
+@pytest.mark.parametrize("garbage", [b"\x00\xff not json", b"{\"table\": 3}", b"[1, 2]", b""])
+def test_a_corrupt_results_file_is_rebuilt_with_a_message(monkeypatch, capsys, garbage):
+    pool, held = _digits(6, seed=3, split="pool"), _digits(4, seed=4, split="held")
+    monkeypatch.setattr(tm.transfer, "mnist_target_task", lambda seed=0: (pool, held))
+    monkeypatch.setattr(tm.transfer, "finetune_backbone",
+                        lambda source="auto", progress=True: (_backbone(36), "test backbone"))
+    monkeypatch.setitem(config.BUDGETS, "ft_eval_per_class", (2, 2, ""))
+    monkeypatch.setitem(config.BUDGETS, "ft_valid_per_class", (2, 2, ""))
+    monkeypatch.setattr(tm.transfer, "FT_SELECT_K", 1)
+    monkeypatch.setattr(tm.transfer, "FT_LR_GRID", {s: [1e-3] for s in tm.FT_STRATEGIES})
+    kw = dict(labels_per_class=[1], seeds=1, steps=1, strategies=("probe",), progress=False)
+    first = tm.finetune_experiment(**kw)
+    open(first["path"], "wb").write(garbage)
+    capsys.readouterr()
+    again = tm.finetune_experiment(**kw)
+    out = capsys.readouterr().out
+    assert not again["cached"] and "could not read the cached results" in out and "running the experiment again" in out
+    assert again["table"] == first["table"]
+    assert tm.finetune_experiment(**kw)["cached"]                # the file was rewritten whole
 
 
 def test_digits_cnn_trains_once_then_loads(monkeypatch, capsys):
@@ -178,4 +271,44 @@ def test_digits_cnn_trains_once_then_loads(monkeypatch, capsys):
     again, hist2 = tm.digits_cnn(progress=False)
     assert hist2["cached"]
     for a, b in zip(model.state_dict().values(), again.state_dict().values()):
-        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(a.cpu(), b.cpu())
+
+
+def _flowers_layout(root, classes=("daisy", "pansy", "tulip"), per_split=(3, 2, 2), seed=0):
+    """A tiny flowers17-style layout: root/{train,val,test}/<class>/image_XXXX.jpg, random RGB images whose
+    mean color depends on the class (so the task can be learned)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    number = 0
+    for split, n in zip(("train", "val", "test"), per_split):
+        for c, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for _ in range(n):
+                number += 1
+                base = np.zeros(3)
+                base[c % 3] = 180
+                im = np.clip(base + rng.normal(40, 30, (40, 48, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(im).save(folder / f"image_{number:04d}.jpg")
+    return root
+
+
+def test_flowers17_experiment_on_a_tiny_layout(tmp_path, capsys):
+    root, hub = _flowers_layout(tmp_path / "flowers"), tmp_path / "hub"
+    assert not tm.flowers17_ready(root, hub_dir=hub)
+    with pytest.raises(ValueError, match="ImageNet weights"):
+        tm.flowers17_experiment(root, hub_dir=hub, size=32)
+    from torchvision.models import squeezenet1_1
+    path = tm.imagenet_weights_file(hub)
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(squeezenet1_1(weights=None).state_dict(), path)          # a stand-in for the ImageNet file
+    assert tm.flowers17_ready(root, hub_dir=hub) and not tm.flowers17_ready(tmp_path / "none", hub_dir=hub)
+    r = tm.flowers17_experiment(root, hub_dir=hub, size=32, epochs=2, progress=True)
+    assert set(r["acc"]) == {"finetune", "scratch"} and (r["n_train"], r["n_valid"], r["n_test"]) == (9, 6, 6)
+    assert r["classes"] == ["daisy", "pansy", "tulip"] and "ImageNet" in r["backbone"]
+    for s in ("finetune", "scratch"):
+        assert len(r["valid_acc"][s]) == 2 and r["valid_acc"][s][r["best_epoch"][s] - 1] == max(r["valid_acc"][s])
+        assert r["acc"][s] * 6 == pytest.approx(round(r["acc"][s] * 6))  # a fraction of the 6 test photos
+    assert "flowers17, finetune: test accuracy" in capsys.readouterr().out

@@ -12,15 +12,17 @@ gives every name below; they live in:
   :func:`count_parameters`
 - ``training.py``     :func:`train_epoch` (the plain loop: forward, loss, zero_grad, backward, step) and
   :func:`train` (seeds, device, threads, schedule, validation, progress bar and per-epoch history around
-  it), :func:`random_batches`, :func:`random_affine`, :func:`as_tensors`, :func:`evaluate`,
+  it), :func:`train_mode`, :func:`random_batches`, :func:`random_affine`, :func:`as_tensors`, :func:`evaluate`,
   :func:`predict_proba`, :func:`format_history`
 - ``checkpoints.py``  :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`train_or_load` (trained once,
   cached in ``data_dir()/torch/`` under :func:`checkpoint_path`, keyed with :func:`fingerprint` of the data),
   the book's trained networks :func:`book_cnn` (behind :func:`load_classifier`, the hook of
   ``ocr --model cnn``) and :func:`pretrained_squeezenet`
-- ``transfer.py``     chapter 6's fine-tuning experiments: :func:`train_same_batches`,
-  :func:`mnist_target_task`, :func:`labelled_subset`, :func:`digits_cnn`, :func:`finetune_backbone`,
-  :func:`backbone_features`, :func:`adapt` (``FT_STRATEGIES``, ``FT_SETTINGS``), :func:`finetune_experiment`
+- ``transfer.py``     chapter 6's experiments: :func:`train_same_batches`, :func:`mlp_controls`,
+  :func:`mnist_target_task`, :func:`labelled_subset`, :func:`split_pool`, :func:`digits_cnn`,
+  :func:`letters_squeezenet`, :func:`finetune_backbone`, :func:`zero_label_accuracy`, :func:`backbone_features`,
+  :func:`adapt` (``FT_STRATEGIES``, ``FT_SETTINGS``, ``FT_LR_GRID``), :func:`finetune_experiment`,
+  :func:`flowers17_ready`, :func:`flowers17_experiment`
 
 The real-data loaders (EMNIST, flowers17) live in :mod:`helpers.data.loaders`; they are re-exported here
 because chapter 6 uses them. To monkeypatch a name for a test, patch the module that looks it up
@@ -34,17 +36,21 @@ from .checkpoints import (CNN_SETTINGS, SQUEEZE_SETTINGS, book_cnn, checkpoint_p
 from .models import (N_CLASSES, MLP, Normalize, SmallCNN, SqueezeNetClassifier, count_parameters,
                      imagenet_weights_file, replace_head, set_trainable, squeezenet)
 from .training import (as_tensors, evaluate, format_history, predict_proba, random_affine, random_batches, train,
-                       train_epoch)
-from .transfer import (DIGITS_CNN_SETTINGS, FT_SETTINGS, FT_STRATEGIES, FT_VERSION, MNIST_HELD_OUT_PER_CLASS,
-                       adapt, backbone_features, digits_cnn, finetune_backbone, finetune_experiment,
-                       labelled_subset, mnist_target_task, train_same_batches)
+                       train_epoch, train_mode)
+from .transfer import (BACKBONE_SOURCES, DIGITS_CNN_SETTINGS, FLOWERS_SETTINGS, FLOWERS_SIZE, FT_LR_GRID,
+                       FT_SELECT_K, FT_SETTINGS, FT_STRATEGIES, FT_VERSION, LETTERS, MNIST_HELD_OUT_PER_CLASS, adapt,
+                       backbone_features, digits_cnn, finetune_backbone, finetune_experiment, flowers17_experiment,
+                       flowers17_ready, labelled_subset, letters_squeezenet, mlp_controls, mnist_target_task,
+                       split_pool, train_same_batches, zero_label_accuracy)
 
 __all__ = [
     "N_CLASSES", "MLP", "SmallCNN", "Normalize", "SqueezeNetClassifier", "squeezenet", "imagenet_weights_file",
     "replace_head", "set_trainable", "count_parameters", "as_tensors", "evaluate", "predict_proba", "train",
-    "train_epoch", "random_batches", "random_affine", "format_history", "save_checkpoint", "load_checkpoint",
+    "train_epoch", "train_mode", "random_batches", "random_affine", "format_history", "save_checkpoint", "load_checkpoint",
     "checkpoint_path", "fingerprint", "train_or_load", "book_cnn", "pretrained_squeezenet", "load_classifier",
     "load_emnist", "FLOWERS17_CLASSES", "build_flowers17_folders", "load_flowers17",
     "train_same_batches", "mnist_target_task", "labelled_subset", "digits_cnn", "finetune_backbone",
     "backbone_features", "FT_STRATEGIES", "FT_SETTINGS", "adapt", "finetune_experiment",
+    "LETTERS", "letters_squeezenet", "BACKBONE_SOURCES", "zero_label_accuracy", "FT_LR_GRID", "FT_SELECT_K",
+    "split_pool", "mlp_controls", "FLOWERS_SIZE", "FLOWERS_SETTINGS", "flowers17_ready", "flowers17_experiment",
 ]

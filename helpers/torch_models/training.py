@@ -2,7 +2,8 @@
 
 - data in: :func:`as_tensors` (a CharacterSet or ``(images, labels)`` -> ``(N, C, H, W)`` float32, ``(N,)`` int64),
   :func:`random_batches`, :func:`random_affine` (augmentation);
-- the loop: :func:`train_epoch` (forward, loss, zero_grad, backward, step: nothing else);
+- the loop: :func:`train_epoch` (training mode, then forward, loss, zero_grad, backward, step: nothing else),
+  :func:`train_mode`;
 - :func:`train`: seeds, device, threads, optimizer, schedule, validation after each epoch, a progress bar
   and the per-epoch history (:func:`format_history`) around :func:`train_epoch`;
 - results: :func:`evaluate`, :func:`predict_proba`.
@@ -25,7 +26,8 @@ from .. import config
 from .models import count_parameters
 
 __all__ = [
-    "as_tensors", "evaluate", "predict_proba", "random_affine", "random_batches", "train_epoch", "train",
+    "as_tensors", "evaluate", "predict_proba", "random_affine", "random_batches", "train_epoch", "train_mode",
+    "train",
     "format_history",
 ]
 
@@ -137,30 +139,29 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
                 on_step: Callable[[torch.Tensor], None] | None = None) -> tuple[float, float]:
     """One pass of mini-batch gradient descent with the cross-entropy loss.
 
-    model:     images x (B, C, H, W) float32 -> class scores (B, n_classes), in training mode
+    model:     images x (B, C, H, W) float32 -> class scores (B, n_classes); put in training mode
     batches:   (x, y) pairs, y (B,) int64 class indices (e.g. :func:`random_batches`, a DataLoader)
     optimizer: holds the parameters to train (``torch.optim.SGD(params, lr)``: ``W -= lr * dW``)
     reduction: 'mean' (loss per example) or 'sum' (the homework's summed loss)
-    scheduler: a learning-rate schedule stepped after every batch, or None
-    on_step:   ``on_step(loss)`` after every step, or None
-    returns:   (loss per example, accuracy) of the batches as they were trained
+    scheduler, on_step: a learning-rate schedule stepped and ``on_step(loss)`` called after every step
+    returns:   (loss per example, accuracy) of the batches as they were trained, Python floats
     """
-    total, correct, n = 0, 0, 0
+    train_mode(model)                     # model.train(): dropout on, batch norm on batch statistics
+    total, correct, n = 0.0, 0, 0
     for x, y in batches:
         logits = model(x)                                        # forward: (B, n_classes)
         loss = F.cross_entropy(logits, y, reduction=reduction)   # softmax + negative log-likelihood
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)                    # forget the last batch's gradients
         loss.backward()                                          # backward: p.grad = d loss / d p
         optimizer.step()                                         # update every p from p.grad
         if scheduler is not None:
             scheduler.step()
-        with torch.no_grad():
-            total += loss.detach() * (1 if reduction == "sum" else len(y))
-            correct += (logits.argmax(1) == y).sum()
+        total += loss.item() * (1 if reduction == "sum" else len(y))   # a number, not the graph
+        correct += int((logits.argmax(1) == y).sum())
         n += len(y)
         if on_step is not None:
             on_step(loss)
-    return float(total) / n, float(correct) / n
+    return total / n, correct / n
 
 
 def random_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
@@ -265,7 +266,6 @@ def train(model: nn.Module, train_data: Any, valid_data: Any = None, epochs: int
         bar = _progress_bar(int(epochs) * n_batches, title, progress)
         try:
             for e in range(int(epochs)):
-                _train_mode(model)
                 t0 = time.perf_counter()
                 tr_loss, tr_acc = train_epoch(model, random_batches(x, y, batch_size, gen, augment), opt,
                                               reduction=reduction, scheduler=sched, on_step=lambda _: bar.update(1))
@@ -292,13 +292,15 @@ def train(model: nn.Module, train_data: Any, valid_data: Any = None, epochs: int
     return history
 
 
-def _train_mode(model: nn.Module) -> None:
+def train_mode(model: nn.Module) -> nn.Module:
     """``model.train()``, except batch-norm layers whose parameters are all frozen stay in eval mode,
-    so a linear probe (:func:`set_trainable` 'head') does not change their running statistics."""
+    so a linear probe (:func:`set_trainable` 'head') does not change their running statistics.
+    Returns the model."""
     model.train()
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in m.parameters()):
             m.eval()
+    return model
 
 
 def _threads(threads: int | None) -> int:

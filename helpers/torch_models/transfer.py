@@ -7,11 +7,16 @@ chapter meets them:
 - :func:`train_same_batches`: chapter 3's SGD in PyTorch, batch for batch;
 - :func:`mnist_target_task`, :func:`labelled_subset`: the target task;
 - :func:`digits_cnn`: a CNN trained on all target labels;
-- :func:`finetune_backbone`: the pretrained SqueezeNet (ImageNet weights when present locally, else
-  the character-pretrained one);
+- :func:`mlp_controls`: the MLP trained with the CNN's recipe (the controls of the MLP/CNN comparison);
+- :func:`letters_squeezenet`, :func:`finetune_backbone`: the pretrained SqueezeNet (ImageNet weights when
+  present locally, else pretrained on the generated letters only, or on all 36 characters);
+  :func:`zero_label_accuracy`: the all-characters network's own digit outputs, no digit label used;
 - :func:`adapt`: one linear probe / fine-tune / from-scratch run (:data:`FT_STRATEGIES`,
-  :data:`FT_SETTINGS`), the probe on :func:`backbone_features`;
-- :func:`finetune_experiment`: all runs, cached.
+  :data:`FT_SETTINGS`) with early stopping on validation digits (:func:`split_pool`), the probe on
+  :func:`backbone_features`;
+- :func:`finetune_experiment`: learning rates chosen on the validation digits, then all runs, cached;
+- :func:`flowers17_experiment`: the homework's flowers17 experiment, when the photos and ImageNet weights
+  are on this machine (:func:`flowers17_ready`).
 """
 from __future__ import annotations
 
@@ -32,13 +37,15 @@ from .. import config
 from .checkpoints import fingerprint, pretrained_squeezenet, train_or_load
 from .models import (N_CLASSES, MLP, SmallCNN, SqueezeNetClassifier, imagenet_weights_file, replace_head,
                      squeezenet)
-from .training import (_HISTORY_KEYS, _make_optimizer, _model_dtype, _threads, _train_mode, as_tensors, evaluate,
-                       random_affine, train, train_epoch)
+from .training import (_HISTORY_KEYS, _make_optimizer, _model_dtype, _threads, as_tensors, evaluate,
+                       predict_proba, random_affine, train, train_epoch, train_mode)
 
 __all__ = [
     "train_same_batches", "MNIST_HELD_OUT_PER_CLASS", "mnist_target_task", "labelled_subset",
-    "DIGITS_CNN_SETTINGS", "digits_cnn", "finetune_backbone", "FT_STRATEGIES", "FT_SETTINGS",
-    "backbone_features", "adapt", "FT_VERSION", "finetune_experiment",
+    "DIGITS_CNN_SETTINGS", "digits_cnn", "LETTERS", "letters_squeezenet", "BACKBONE_SOURCES", "finetune_backbone",
+    "zero_label_accuracy", "FT_STRATEGIES", "FT_SETTINGS", "FT_LR_GRID", "FT_SELECT_K", "backbone_features",
+    "adapt", "split_pool", "FT_VERSION", "finetune_experiment", "mlp_controls", "FLOWERS_SIZE", "FLOWERS_SETTINGS",
+    "flowers17_ready", "flowers17_experiment",
 ]
 
 
@@ -162,19 +169,48 @@ def digits_cnn(progress: bool = True, force: bool = False) -> tuple[SmallCNN, di
     return train_or_load("cnn_digits", lambda: SmallCNN(n_classes=10), fit, s, force=force, verbose=progress)
 
 
+LETTERS = 26   # NIST36 classes 0-25 are the letters A-Z
+
+
+def letters_squeezenet(progress: bool = True, force: bool = False) -> tuple[SqueezeNetClassifier, dict]:
+    """SqueezeNet 1.1 (:func:`squeezenet`, 32x32 grayscale) pretrained from scratch on the **letters only**
+    of ``load_book_data('train')`` (classes A-Z, validated on the letters of 'valid'): a source task that
+    never shows a digit, so adapting it to the MNIST digits is transfer to new classes. Same recipe and
+    epochs as :func:`pretrained_squeezenet` (:data:`SQUEEZE_SETTINGS`, ``budget('squeeze_pretrain_epochs')``),
+    26 outputs; cached by :func:`train_or_load`."""
+    from .. import data
+    from .checkpoints import SQUEEZE_SETTINGS
+
+    train_set, valid_set = (data.load_book_data(split) for split in ("train", "valid"))
+    train_set, valid_set = (d.subset(d.labels < LETTERS) for d in (train_set, valid_set))
+    s = dict(SQUEEZE_SETTINGS, epochs=int(config.budget("squeeze_pretrain_epochs")), source=train_set.source,
+             classes="letters", data=fingerprint(train_set, valid_set))
+
+    def fit(model: nn.Module) -> dict:
+        return train(model, train_set, valid_set, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
+                     optimizer=s["optimizer"], schedule=s["schedule"], seed=s["seed"],
+                     augment=random_affine() if s["augment"] else None, progress=progress,
+                     name="SqueezeNet 1.1 (letters)")
+
+    return train_or_load("squeezenet_letters", lambda: squeezenet(LETTERS), fit, s, force=force, verbose=progress)
+
+
+BACKBONE_SOURCES = ("auto", "imagenet", "characters", "letters")
+
+
 def finetune_backbone(source: str = "auto", progress: bool = True,
                       hub_dir: str | os.PathLike | None = None) -> tuple[SqueezeNetClassifier, str]:
     """The pretrained SqueezeNet 1.1 that chapter 6 adapts, and a description of its weights.
 
     source: ``'imagenet'`` (torchvision's ImageNet weights, only if already in the local torch hub
     cache: :func:`imagenet_weights_file`; else ValueError), ``'characters'``
-    (:func:`pretrained_squeezenet`: trained on the generated character set, cached) or ``'auto'``
-    (ImageNet when the file is there, else characters). The model is grayscale 32x32
-    (:class:`SqueezeNetClassifier`); its classifier is whatever the source had (36 character
-    classes, or a fresh head for ImageNet): :func:`adapt` replaces it.
+    (:func:`pretrained_squeezenet`: trained on all 36 generated character classes, digits included),
+    ``'letters'`` (:func:`letters_squeezenet`: the 26 letters only, no digit ever seen) or ``'auto'``
+    (ImageNet when the file is there, else letters). The model is grayscale 32x32
+    (:class:`SqueezeNetClassifier`); its classifier is whatever the source had: :func:`adapt` replaces it.
     """
-    if source not in ("auto", "imagenet", "characters"):
-        raise ValueError(f"finetune_backbone: source must be 'auto', 'imagenet' or 'characters', got {source!r}")
+    if source not in BACKBONE_SOURCES:
+        raise ValueError(f"finetune_backbone: source must be one of {BACKBONE_SOURCES}, got {source!r}")
     if source in ("auto", "imagenet"):
         path = imagenet_weights_file(hub_dir)
         if path.is_file():
@@ -182,25 +218,44 @@ def finetune_backbone(source: str = "auto", progress: bool = True,
             return model, model.weights_source
         if source == "imagenet":
             raise ValueError(f"finetune_backbone: ImageNet weights not found at {path}; copy torchvision's "
-                             f"{path.name} there or use source='characters'")
-    model, history = pretrained_squeezenet(progress=progress)
+                             f"{path.name} there or use source='letters' or 'characters'")
+    if source == "characters":
+        model, history = pretrained_squeezenet(progress=progress)
+        what = "all 36 generated characters, digits included"
+    else:
+        model, history = letters_squeezenet(progress=progress)
+        what = "the 26 generated letters only, no digits"
     acc = history.get("valid_acc", [float("nan")])[-1]
     n = len(history.get("epoch", []))
-    return model, (f"pretrained on the generated characters ({n} epoch{'' if n == 1 else 's'}, "
+    return model, (f"pretrained on {what} ({n} epoch{'' if n == 1 else 's'}, "
                    f"validation accuracy {100 * acc:.1f}%)")
+
+
+def zero_label_accuracy(backbone: nn.Module, eval_set: Any) -> float | None:
+    """Accuracy on ``eval_set`` (labels 0-9) of a 36-class character network's own digit outputs
+    (classes 26-35: argmax over those ten scores), no digit label used; None when the network does
+    not have the 36 NIST36 outputs (the letters-only or ImageNet backbones know no digits)."""
+    x, y = as_tensors(eval_set)
+    with torch.no_grad():
+        scores = torch.as_tensor(predict_proba(backbone, x)).cpu()
+    if scores.shape[1] != N_CLASSES:
+        return None
+    return float((scores[:, LETTERS:].argmax(1) == y).float().mean())
 
 
 FT_STRATEGIES = ("probe", "finetune", "scratch", "scratch_cnn")
 # One budget for all strategies: the same labelled images, steps, batch size, optimizer and
 # schedule (Adam, one-cycle: SqueezeNet has no batch norm and needs the warm-up from scratch), no
-# augmentation; only the peak learning rate differs (each the best of a small sweep at 1, 10 and
-# 50 labels per class: probe 1e-3/3e-3/1e-2, fine-tune 3e-4/1e-3, SqueezeNet from scratch
-# 3e-4/1e-3/2e-3, small CNN 1e-3/3e-3/1e-2). head_bias: the new SqueezeNet classifier's biases
-# start there instead of 0. Its output passes a ReLU, and a class whose channel starts negative
-# on all its training images gets no gradient and is never predicted (with 0, 2 of 5 one-label
-# probe runs lost a class that way; with 1.0, none).
+# augmentation, early stopping on the validation digits. Only the peak learning rate differs: each
+# strategy's is chosen from FT_LR_GRID on the validation digits (never on the held-out ones) by
+# finetune_experiment; FT_SETTINGS['lr'] is the default of a single adapt() call. head_bias: the new
+# SqueezeNet classifier's biases start there instead of 0. Its output passes a ReLU, and a class whose
+# channel starts negative on all its training images gets no gradient and is never predicted.
 FT_SETTINGS = dict(batch_size=32, optimizer="adam", schedule="onecycle", weight_decay=0.0, augment=False,
                    head_bias=1.0, lr={"probe": 1e-3, "finetune": 3e-4, "scratch": 1e-3, "scratch_cnn": 3e-3})
+FT_LR_GRID = {"probe": [1e-3, 3e-3, 1e-2], "finetune": [1e-4, 3e-4, 1e-3], "scratch": [3e-4, 1e-3, 3e-3],
+              "scratch_cnn": [1e-3, 3e-3, 1e-2]}
+FT_SELECT_K = 10   # labels per class of the learning-rate selection runs (the middle of the study)
 
 
 class _Head(nn.Module):
@@ -218,11 +273,14 @@ class _Head(nn.Module):
 @torch.no_grad()
 def backbone_features(model: SqueezeNetClassifier, data: Any, batch_size: int = 100) -> torch.Tensor:
     """What a SqueezeNet's classifier sees: the feature maps ``(N, 512, h, w)`` (``(N, 512, 3, 3)`` for
-    32x32 input with the stride-1 stem), computed in eval mode without gradients, for images in any
-    :func:`as_tensors` form. A linear probe trains on these (the backbone then runs once per image)."""
+    32x32 input with the stride-1 stem), computed in eval mode without gradients on the model's device,
+    returned on the CPU, for images in any :func:`as_tensors` form. A linear probe trains on these (the
+    backbone then runs once per image)."""
     x, _ = as_tensors(data)
     model.eval()
-    return torch.cat([model.features(model.preprocess(x[s:s + batch_size])) for s in range(0, len(x), batch_size)])
+    device = next(model.parameters()).device
+    return torch.cat([model.features(model.preprocess(x[s:s + batch_size].to(device))).cpu()
+                      for s in range(0, len(x), batch_size)])
 
 
 def _fit_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float, batch_size: int,
@@ -248,11 +306,11 @@ def _fit_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int
                                      "lower the learning rate")
         if on_step is not None:
             on_step(len(losses))
-        _train_mode(model)  # (evaluating in on_step left the model in eval mode, or all in train mode)
+        train_mode(model)  # (evaluating in on_step left the model in eval mode, or all in train mode)
 
     if on_step is not None:
         on_step(0)
-    _train_mode(model)
+    train_mode(model)
     torch.set_flush_denormal(True)
     try:
         if steps > 0:
@@ -284,7 +342,7 @@ def _curve_steps(steps: int, points: int = 6) -> list[int]:
 
 def adapt(strategy: str, backbone: SqueezeNetClassifier, train_set: Any, eval_set: Any, *, steps: int,
           n_classes: int = 10, lr: float | None = None, batch_size: int | None = None, seed: int = 0,
-          curve_set: Any = None, curve_points: int = 6, features: dict | None = None,
+          valid_set: Any = None, curve_points: int = 6, features: dict | None = None,
           head_bias: float | None = None) -> dict:
     """One run on the target task; ``backbone`` is not changed.
 
@@ -297,18 +355,23 @@ def adapt(strategy: str, backbone: SqueezeNetClassifier, train_set: Any, eval_se
     The new head is drawn with seed ``seed`` (so probe and fine-tune start from the same head), its
     biases set to ``head_bias`` (default ``FT_SETTINGS['head_bias']``; SqueezeNet only).
 
-    Returns ``{'strategy', 'acc' (on eval_set), 'curve_steps', 'curve_acc' (accuracy on curve_set,
-    default eval_set, at ``curve_points`` steps from 0 to steps), 'loss' (per step),
-    'never_predicted' (classes the final model predicts for no image of eval_set), 'seconds',
-    'n_train', 'lr'}``.
-    ``features``: optional ``{'train': ..., 'eval': ..., 'curve': ...}`` feature maps of the
-    backbone for the probe (computed here when missing).
+    Early stopping: with ``valid_set`` (labelled images that are neither trained on nor reported), the
+    model is scored on it at ``curve_points`` steps from 0 to ``steps`` and the weights of the best
+    of those steps (the earliest on ties) are kept; ``eval_set`` is scored once, at the end. Without
+    ``valid_set`` the curve is taken on ``eval_set`` and the last step is kept.
+
+    Returns ``{'strategy', 'acc' (on eval_set), 'curve_steps', 'curve_acc' (accuracy on valid_set, or
+    eval_set, at those steps), 'best_step', 'valid_acc' (at best_step; nan without valid_set), 'loss'
+    (per step), 'never_predicted' (classes the final model predicts for no image of eval_set), 'seconds',
+    'n_train', 'lr'}``. ``features``: optional ``{'train': ..., 'eval': ..., 'valid': ...}`` feature maps
+    of the backbone for the probe (computed here when missing).
     """
     if strategy not in FT_STRATEGIES:
         raise ValueError(f"adapt: strategy must be one of {FT_STRATEGIES}, got {strategy!r}")
     lr = FT_SETTINGS["lr"][strategy] if lr is None else lr
     batch_size = FT_SETTINGS["batch_size"] if batch_size is None else batch_size
-    curve_set = eval_set if curve_set is None else curve_set
+    stop_early = valid_set is not None
+    curve_set = valid_set if stop_early else eval_set
     t0 = time.perf_counter()
     x, y = as_tensors(train_set)
     if strategy == "scratch_cnn":
@@ -327,102 +390,246 @@ def adapt(strategy: str, backbone: SqueezeNetClassifier, train_set: Any, eval_se
             model.classifier[1].bias.fill_(head_bias)
     if strategy == "probe":  # train the head on the frozen backbone's feature maps
         features = dict(features or {})
-        for key, d in (("train", train_set), ("eval", eval_set), ("curve", curve_set)):
+        for key, d in (("train", train_set), ("eval", eval_set), ("valid", curve_set)):
             if key not in features:
                 features[key] = backbone_features(model, d)
-        head = _Head(model.classifier)
+        trained: nn.Module = _Head(model.classifier)
         x = features["train"]
-        ev, cv = (features["eval"], as_tensors(eval_set)[1]), (features["curve"], as_tensors(curve_set)[1])
-        trained = head
+        ev, cv = (features["eval"], as_tensors(eval_set)[1]), (features["valid"], as_tensors(curve_set)[1])
     else:
-        ev, cv = eval_set, curve_set
-        trained = model
+        ev, cv, trained = eval_set, curve_set, model
     at = _curve_steps(steps, curve_points)
     curve: list[float] = []
+    best: dict[str, Any] = {}
 
     def on_step(step: int) -> None:
         if step in at:
             curve.append(evaluate(trained, cv, batch_size=100)[1])
+            if stop_early and curve[-1] > best.get("acc", -1.0):
+                best.update(acc=curve[-1], step=step, state=copy.deepcopy(trained.state_dict()))
 
     s = FT_SETTINGS
     losses = _fit_steps(trained, x, y, steps=steps, lr=lr, batch_size=batch_size, optimizer=s["optimizer"],
                         schedule=s["schedule"], weight_decay=s["weight_decay"],
                         augment=random_affine() if s["augment"] else None, seed=seed, on_step=on_step)
+    if stop_early:
+        trained.load_state_dict(best["state"])
     _, acc, pred = evaluate(trained, ev, batch_size=100)
-    return dict(strategy=strategy, acc=acc, curve_steps=at, curve_acc=curve, loss=losses,
+    return dict(strategy=strategy, acc=acc, curve_steps=at, curve_acc=curve,
+                best_step=best.get("step", steps), valid_acc=best.get("acc", float("nan")), loss=losses,
                 never_predicted=int(n_classes - len(np.unique(pred))), seconds=time.perf_counter() - t0,
                 n_train=len(y), lr=lr)
 
 
-FT_VERSION = 2  # bump when adapt/finetune_experiment change what they compute (part of the cache key)
+def split_pool(pool: Any, per_class: int, seed: int = 7) -> tuple[Any, Any]:
+    """``(labelled, validation)``: ``per_class`` images per class of ``pool`` set aside for choosing
+    learning rates and stopping early, and the rest, where the training labels are drawn from."""
+    rng = np.random.default_rng(seed)
+    valid_idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(pool.labels == c))[:int(per_class)]
+                                        for c in range(int(pool.labels.max()) + 1)]))
+    rest = np.setdiff1d(np.arange(len(pool)), valid_idx)
+    return pool.subset(rest), pool.subset(valid_idx)
+
+
+FT_VERSION = 3  # bump when adapt/finetune_experiment change what they compute (part of the cache key)
+
+
+def _read_results(path, progress: bool) -> dict | None:
+    """The cached results at ``path``, or None (with a printed message when the file is unreadable)."""
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text())
+        for key in ("table", "std"):
+            result[key] = {s: {int(k): v for k, v in t.items()} for s, t in result[key].items()}
+        result["lr"], result["runs"] = dict(result["lr"]), list(result["runs"])
+    except Exception as exc:  # garbage, a half-written file, an older format: compute again
+        print(f"finetune_experiment: could not read the cached results {path.name} ({type(exc).__name__}: "
+              f"{str(exc)[:120]}); running the experiment again and overwriting it")
+        return None
+    if progress:
+        print(f"finetune_experiment: loaded the results from {path} (delete it to run again)")
+    return result
 
 
 def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | None = None,
-                        steps: int | None = None, source: str = "auto", progress: bool = True,
-                        force: bool = False) -> dict:
+                        steps: int | None = None, source: str = "auto", strategies: tuple[str, ...] = FT_STRATEGIES,
+                        progress: bool = True, force: bool = False) -> dict:
     """Linear probe, full fine-tune and from-scratch training on the MNIST target task, for each
     number of labels per class and each seed; cached.
 
+    The MNIST pool (:func:`mnist_target_task`) is split (:func:`split_pool`) into validation digits
+    (``budget('ft_valid_per_class')`` per class) and the labelled digits the training sets are drawn
+    from. Each strategy's peak learning rate is chosen from :data:`FT_LR_GRID` by validation accuracy
+    of a run with :data:`FT_SELECT_K` labels per class; every run stops early on the validation digits
+    (:func:`adapt`). Only then are the runs scored on the first ``budget('ft_eval_per_class')`` held-out
+    digits per class, which choose nothing.
+
     Defaults: budgets ``ft_labels_per_class`` (e.g. 1, 5, 10, 50), ``ft_seeds`` (labelled subsets
-    and heads per setting), ``ft_steps``; every run is evaluated on the first
-    ``budget('ft_eval_per_class')`` held-out digits per class (curves on the first
-    ``budget('ft_curve_per_class')``). The backbone is :func:`finetune_backbone` ``(source)``.
+    and heads per setting), ``ft_steps``. The backbone is :func:`finetune_backbone` ``(source)``;
+    ``strategies`` selects the runs (those from scratch do not depend on the backbone).
     Results are stored as JSON in ``data_dir()/torch/finetune-<mode>-<hash>.json`` (the hash covers
-    the settings, the backbone's weights and the data) and reloaded instead of recomputed.
+    the settings, the backbone's weights and the data) and reloaded instead of recomputed; an unreadable
+    file is reported and recomputed.
 
     Returns ``{'runs': [adapt results + 'k', 'seed'], 'table': {strategy: {k: mean accuracy}},
-    'std': {strategy: {k: std over seeds}}, 'labels_per_class', 'seeds', 'steps', 'backbone'
-    (description), 'settings', 'seconds', 'path', 'cached'}`` (k keys are ints).
+    'std': {strategy: {k: std over seeds}}, 'lr': {strategy: chosen lr}, 'lr_sweep': {strategy:
+    [[lr, validation accuracy], ...]}, 'zero_label' (:func:`zero_label_accuracy` of the backbone, or
+    None), 'labels_per_class', 'seeds', 'steps', 'strategies', 'backbone' (description), 'n_eval',
+    'n_valid', 'settings', 'seconds', 'path', 'cached'}`` (k keys are ints).
     """
     ks = [int(k) for k in (config.budget("ft_labels_per_class") if labels_per_class is None else labels_per_class)]
     n_seeds = int(config.budget("ft_seeds") if seeds is None else seeds)
     steps = int(config.budget("ft_steps") if steps is None else steps)
+    strategies = tuple(strategies)
+    if not strategies or any(st not in FT_STRATEGIES for st in strategies):
+        raise ValueError(f"finetune_experiment: strategies must be among {FT_STRATEGIES}, got {strategies!r}")
     backbone, description = finetune_backbone(source, progress=progress)
     pool, held_out = mnist_target_task()
-    per_eval, per_curve = int(config.budget("ft_eval_per_class")), int(config.budget("ft_curve_per_class"))
-    eval_set = labelled_subset(held_out, per_eval, seed=1)
-    curve_set = labelled_subset(eval_set, per_curve, seed=2)
+    labelled, valid_set = split_pool(pool, int(config.budget("ft_valid_per_class")))
+    eval_set = labelled_subset(held_out, int(config.budget("ft_eval_per_class")), seed=1)
     weights = hashlib.sha1(b"".join(v.detach().cpu().numpy().tobytes()
                                     for v in backbone.state_dict().values())).hexdigest()[:12]
-    settings = dict(FT_SETTINGS, version=FT_VERSION, ks=ks, seeds=n_seeds, steps=steps, backbone=weights,
-                    data=fingerprint(pool, eval_set, curve_set))
+    settings = dict(FT_SETTINGS, lr_grid=FT_LR_GRID, select_k=FT_SELECT_K, version=FT_VERSION, ks=ks,
+                    seeds=n_seeds, steps=steps, strategies=list(strategies), backbone=weights,
+                    data=fingerprint(labelled, valid_set, eval_set))
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     path = config.data_dir() / "torch" / f"finetune-{config.mode()}-{key}.json"
-    if path.is_file() and not force:
-        try:
-            result = json.loads(path.read_text())
-            result["table"] = {s: {int(k): v for k, v in t.items()} for s, t in result["table"].items()}
-            result["std"] = {s: {int(k): v for k, v in t.items()} for s, t in result["std"].items()}
-        except (ValueError, KeyError) as exc:
-            if progress:
-                print(f"finetune_experiment: could not read {path.name} ({exc}); running again")
-        else:
-            if progress:
-                print(f"finetune_experiment: loaded the results from {path} (delete it to run again)")
-            return dict(result, path=str(path), cached=True)
+    result = None if force else _read_results(path, progress)
+    if result is not None:
+        return dict(result, path=str(path), cached=True)
     t0 = time.perf_counter()
-    feats_eval, feats_curve = backbone_features(backbone, eval_set), backbone_features(backbone, curve_set)
+    feats = dict(eval=backbone_features(backbone, eval_set), valid=backbone_features(backbone, valid_set))
+
+    def run(strategy: str, train_set: Any, seed: int, lr: float, scored_on: Any) -> dict:
+        f = dict(feats, train=backbone_features(backbone, train_set)) if strategy == "probe" else None
+        if scored_on is valid_set and f is not None:
+            f["eval"] = feats["valid"]
+        return adapt(strategy, backbone, train_set, scored_on, steps=steps, seed=seed, lr=lr, valid_set=valid_set,
+                     features=f)
+
+    # 1. the learning rates, chosen on the validation digits
+    select_set = labelled_subset(labelled, FT_SELECT_K, seed=99)
+    lr_sweep = {st: [[lr, run(st, select_set, 0, lr, valid_set)["acc"]] for lr in FT_LR_GRID[st]]
+                for st in strategies}
+    chosen = {st: max(sweep, key=lambda p: p[1])[0] for st, sweep in lr_sweep.items()}
+    if progress:
+        print("learning rates chosen on the validation digits: "
+              + ", ".join(f"{st} {lr:g}" for st, lr in chosen.items()), flush=True)
+    # 2. the study, scored on the held-out digits
     runs = []
     for seed in range(n_seeds):
         for k in ks:
-            train_set = labelled_subset(pool, k, seed=100 + seed)
-            feats = dict(train=backbone_features(backbone, train_set), eval=feats_eval, curve=feats_curve)
+            train_set = labelled_subset(labelled, k, seed=100 + seed)
             line = []
-            for strategy in FT_STRATEGIES:
-                r = adapt(strategy, backbone, train_set, eval_set, steps=steps, seed=seed, curve_set=curve_set,
-                          features=feats)
+            for st in strategies:
+                r = run(st, train_set, seed, chosen[st], eval_set)
                 runs.append(dict(r, k=k, seed=seed))
-                line.append(f"{strategy} {100 * r['acc']:.1f}%")
+                line.append(f"{st} {100 * r['acc']:.1f}%")
             if progress:
                 print(f"{k:3d} labels/class, subset {seed}: " + ", ".join(line)
                       + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
-    table = {s: {k: float(np.mean([r["acc"] for r in runs if r["strategy"] == s and r["k"] == k])) for k in ks}
-             for s in FT_STRATEGIES}
-    std = {s: {k: float(np.std([r["acc"] for r in runs if r["strategy"] == s and r["k"] == k])) for k in ks}
-           for s in FT_STRATEGIES}
-    result = dict(runs=runs, table=table, std=std, labels_per_class=ks, seeds=n_seeds, steps=steps,
-                  backbone=description, settings=settings, n_eval=len(eval_set), n_curve=len(curve_set),
-                  seconds=time.perf_counter() - t0)
+    table = {st: {k: float(np.mean([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}
+             for st in strategies}
+    std = {st: {k: float(np.std([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}
+           for st in strategies}
+    result = dict(runs=runs, table=table, std=std, lr=chosen, lr_sweep=lr_sweep,
+                  zero_label=zero_label_accuracy(backbone, eval_set), labels_per_class=ks, seeds=n_seeds,
+                  steps=steps, strategies=list(strategies), backbone=description, settings=settings,
+                  n_eval=len(eval_set), n_valid=len(valid_set), seconds=time.perf_counter() - t0)
     with config.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(result))
     return dict(result, path=str(path), cached=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Controls for the MLP-against-CNN comparison
+# ----------------------------------------------------------------------------------------------
+def mlp_controls(progress: bool = True, force: bool = False) -> dict[str, tuple[MLP, dict]]:
+    """Chapter 3's 1024-64-36 :class:`MLP` trained with the small CNN's recipe, so that a table can change
+    one thing per row: ``'adam'`` (the CNN's optimizer and settings, :data:`CNN_SETTINGS`: Adam, weight
+    decay, batch 64, ``budget('cnn_epochs')`` epochs, no augmentation) and ``'adam_augment'`` (the same
+    plus the CNN's random shifts, rotations and scalings, :func:`random_affine`). Each is trained on
+    ``load_book_data('train')`` once and cached; returns ``{name: (model, history)}``."""
+    from .checkpoints import CNN_SETTINGS, _train_on_characters
+
+    out = {}
+    for name, augment in (("adam", False), ("adam_augment", True)):
+        out[name] = _train_on_characters(f"mlp_{name}", MLP, dict(CNN_SETTINGS, augment=augment), "cnn_epochs",
+                                         f"MLP ({name.replace('_', ' + ')})", progress, force)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The homework's experiment on the real flowers17 photos (only when the files are present)
+# ----------------------------------------------------------------------------------------------
+FLOWERS_SIZE = 224   # SqueezeNet 1.1's ImageNet input size
+FLOWERS_SETTINGS = dict(batch_size=32, optimizer="adam", schedule="onecycle", lr={"finetune": 3e-4, "scratch": 1e-3},
+                        seed=0)
+
+
+def flowers17_ready(root: str | os.PathLike | None = None, hub_dir: str | os.PathLike | None = None) -> bool:
+    """True when the flowers17 layout (``root/{train,val,test}/<class>/``, default
+    ``data_dir()/'oxford-flowers17'``) and SqueezeNet's ImageNet weights (:func:`imagenet_weights_file`)
+    are both on this machine."""
+    from pathlib import Path
+
+    root = Path(root) if root is not None else config.data_dir() / "oxford-flowers17"
+    return all((root / s).is_dir() for s in ("train", "val", "test")) and imagenet_weights_file(hub_dir).is_file()
+
+
+def flowers17_experiment(root: str | os.PathLike | None = None, *, size: int = FLOWERS_SIZE,
+                         epochs: int | None = None, hub_dir: str | os.PathLike | None = None,
+                         progress: bool = True) -> dict:
+    """The homework's flowers17 experiment: SqueezeNet 1.1 fine-tuned from ImageNet against the same
+    network from scratch, on RGB photos ``size x size`` (default 224, the size the ImageNet weights were
+    trained at; :func:`load_flowers17`), every weight trained, ``budget('flowers_epochs')`` epochs with
+    :data:`FLOWERS_SETTINGS` (Adam, one-cycle, :func:`random_affine` shifts of size/16 pixels) on the
+    'train' split. Each run keeps the weights of its best epoch on 'val' and is scored once on 'test'.
+    Needs the ImageNet weights in the local torch hub cache (nothing is downloaded; ValueError otherwise).
+
+    Returns ``{'acc': {'finetune', 'scratch'} (test accuracy), 'valid_acc' (per epoch), 'best_epoch',
+    'n_train', 'n_valid', 'n_test', 'classes', 'size', 'epochs', 'backbone', 'seconds'}``.
+    """
+    from .. import data
+
+    path = imagenet_weights_file(hub_dir)
+    if not path.is_file():
+        raise ValueError(f"flowers17_experiment: SqueezeNet's ImageNet weights are not at {path}; copy "
+                         f"torchvision's {path.name} there (nothing is downloaded)")
+    epochs = int(config.budget("flowers_epochs") if epochs is None else epochs)
+    (x, y, classes), (xv, yv, _), (xt, yt, _) = (data.load_flowers17(s, root, size=size)
+                                                 for s in ("train", "val", "test"))
+    device = config.torch_device()
+    s = FLOWERS_SETTINGS
+    steps_per_epoch = max(1, len(x) // s["batch_size"])
+    t0 = time.perf_counter()
+    out: dict[str, Any] = dict(acc={}, valid_acc={}, best_epoch={}, n_train=len(x), n_valid=len(xv), n_test=len(xt),
+                               classes=list(classes), size=size, epochs=epochs)
+    for strategy in ("finetune", "scratch"):
+        config.seed_everything(s["seed"])
+        model = squeezenet(len(classes), in_channels=3, small_input=False, hub_dir=hub_dir, verbose=False,
+                           weights="imagenet" if strategy == "finetune" else None).to(device)
+        if strategy == "finetune":
+            out["backbone"] = model.weights_source
+        curve: list[float] = []
+        best: dict[str, Any] = {}
+
+        def on_step(step: int) -> None:
+            if step > 0 and step % steps_per_epoch == 0:
+                curve.append(evaluate(model, (xv, yv), batch_size=64)[1])
+                if curve[-1] > best.get("acc", -1.0):
+                    best.update(acc=curve[-1], epoch=len(curve), state=copy.deepcopy(model.state_dict()))
+
+        _fit_steps(model, torch.as_tensor(x).to(device), torch.as_tensor(y).to(device), steps=epochs * steps_per_epoch,
+                   lr=s["lr"][strategy], batch_size=s["batch_size"], optimizer=s["optimizer"], schedule=s["schedule"],
+                   augment=random_affine(max_shift=size / 16, max_rotate=10, max_scale=0.1), seed=s["seed"],
+                   on_step=on_step)
+        model.load_state_dict(best["state"])
+        out["acc"][strategy] = evaluate(model, (xt, yt), batch_size=64)[1]
+        out["valid_acc"][strategy], out["best_epoch"][strategy] = curve, best["epoch"]
+        if progress:
+            print(f"flowers17, {strategy}: test accuracy {100 * out['acc'][strategy]:.1f}% (best validation epoch "
+                  f"{best['epoch']} of {epochs}, {time.perf_counter() - t0:.0f} s)", flush=True)
+    out["seconds"] = time.perf_counter() - t0
+    return out

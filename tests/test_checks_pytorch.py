@@ -1,0 +1,163 @@
+"""helpers.checks.pytorch: each check passes on the book's functions and on a reader's plain answer, and
+fails with a message that teaches on plausible wrong versions."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import checks
+from helpers import torch_models as tm
+from helpers.checks import CheckFailed
+
+CHECKS = {"check_torch_train_epoch": tm.train_epoch, "check_replace_head": tm.replace_head}
+
+
+def test_every_check_is_exported():
+    assert set(checks.pytorch.__all__) == set(CHECKS)
+    assert all(hasattr(checks, name) for name in CHECKS)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_passes_on_the_book_reference(name, capsys):
+    getattr(checks, name)(CHECKS[name])
+    out = capsys.readouterr().out
+    assert out.startswith("\u2714 ") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_a_stub_is_not_written_yet(name):
+    fn_name = CHECKS[name].__name__
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+    stub.__name__ = fn_name
+    with pytest.raises(CheckFailed, match=f"{fn_name} is not written yet"):
+        getattr(checks, name)(stub)
+
+
+# ---------------------------------------------------------------------------------------------
+# the training loop: a reader's plain answer passes, the usual mistakes are named
+# ---------------------------------------------------------------------------------------------
+def train_epoch(model, batches, optimizer):
+    model.train()
+    total, correct, n = 0.0, 0, 0
+    for x, y in batches:
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        n += len(y)
+    return total / n, correct / n
+
+
+def test_train_epoch_plain_answer_passes(capsys):
+    checks.check_torch_train_epoch(train_epoch)
+    assert "follow the reference weights" in capsys.readouterr().out
+
+
+def _loop(order="zero_grad backward step", train=True, returns="ok", stop_after=None):
+    def train_epoch(model, batches, optimizer):
+        if train:
+            model.train()
+        total, correct, n, losses = 0.0, 0, 0, []
+        for i, (x, y) in enumerate(batches):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            for op in order.split():
+                {"zero_grad": optimizer.zero_grad, "backward": loss.backward, "step": optimizer.step}[op]()
+            total = total + (loss if returns == "graph" else loss.item() * len(y))
+            losses.append(loss.item())
+            correct += int((logits.argmax(1) == y).sum())
+            n += len(y)
+            if stop_after is not None and i + 1 == stop_after:
+                break
+        if returns == "none":
+            return None
+        if returns == "mean_of_means":
+            return sum(losses) / len(losses), correct / n
+        if returns == "graph":
+            return total, correct / n
+        return total / n, correct / n
+    return train_epoch
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_loop("backward step"), "gradients accumulate"),                          # forgot zero_grad
+    (_loop("zero_grad step backward"), "weights never changed"),               # step before backward
+    (_loop("step zero_grad backward"), r"step\(\) ran before loss.backward"),   # step before backward: autograd's error
+    (_loop(train=False), "eval mode"),                                         # no model.train()
+    (_loop(returns="graph"), "computation graph"),                             # loss returned as a tensor graph
+    (_loop(returns="none"), "should return two numbers"),                      # nothing returned
+    (_loop(returns="mean_of_means"), "mean of the batch means"),               # last batch smaller
+    (_loop(stop_after=1), "only 1 of the 4 batches"),                          # return inside the loop
+])
+def test_train_epoch_mistakes_are_named(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_torch_train_epoch(wrong)
+
+
+# ---------------------------------------------------------------------------------------------
+# head replacement
+# ---------------------------------------------------------------------------------------------
+def replace_head(model, n_classes):
+    conv = nn.Conv2d(512, n_classes, kernel_size=1)
+    nn.init.normal_(conv.weight, std=0.01)
+    nn.init.zeros_(conv.bias)
+    model.classifier[1] = conv
+    return model
+
+
+def test_replace_head_plain_answer_passes(capsys):
+    checks.check_replace_head(replace_head)
+    assert "unchanged" in capsys.readouterr().out
+
+
+def _keeps_36_outputs(model, n_classes):
+    model.classifier[1] = nn.Conv2d(512, model.classifier[1].out_channels, kernel_size=1)
+    return model
+
+
+def _rebuilds_the_network(model, n_classes):
+    return tm.squeezenet(n_classes)                         # a fresh network: the backbone is lost
+
+
+def _reinitialises_everything(model, n_classes):
+    replace_head(model, n_classes)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            m.reset_parameters()
+    return model
+
+
+def _frozen_head(model, n_classes):
+    replace_head(model, n_classes)
+    model.classifier[1].requires_grad_(False)
+    return model
+
+
+def _returns_the_layer(model, n_classes):
+    return nn.Conv2d(512, n_classes, kernel_size=1)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_keeps_36_outputs, r"shape \(2, 36\), expected \(2, 10\)"),
+    (_rebuilds_the_network, "re-initialised or rebuilt"),
+    (_reinitialises_everything, "re-initialised or rebuilt"),
+    (_frozen_head, "new head is frozen"),
+    (_returns_the_layer, "not the model"),
+])
+def test_replace_head_mistakes_are_named(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_replace_head(wrong)
+
+
+def test_checks_are_quick():
+    """Offline and small: both checks together build one SqueezeNet and a 200-weight network."""
+    import time
+    t0 = time.perf_counter()
+    checks.check_torch_train_epoch(tm.train_epoch)
+    checks.check_replace_head(tm.replace_head)
+    assert time.perf_counter() - t0 < 30   # generous: a busy shared machine; typically well under a second
