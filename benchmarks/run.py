@@ -8,7 +8,9 @@
 
 Each case runs in a fresh subprocess so its peak memory (max resident set size, MiB) is its own.
 Goals (from the issues): numpy MLP epoch <= 1.5x the same network in PyTorch; character
-generation of the NIST36-size set (16,200 images) in <= 30 s; OCR <= 1 s per 12-megapixel photo.
+generation of the NIST36-size set (16,200 images) in <= 30 s; OCR <= 1 s per 12-megapixel photo;
+a cached character split loads in well under a second. Timings are measured here, never asserted
+in the tests. The exit status is 1 when any case fails (its row says why).
 """
 from __future__ import annotations
 
@@ -110,6 +112,24 @@ def case_chars_generated_per_s() -> dict:
             "nist36_size_s": 16_200 / (n / dt)}
 
 
+def case_chars_cache_load_s() -> dict:
+    """Loading a cached generated split (what every chapter does after the first draw): the quick-mode
+    training split (40 per class, 1,440 images) drawn once into a temporary data folder, then loaded
+    from its .npz file; median of 5 loads. (tests/test_data.py checks that the cache is used, this
+    case how fast it is.)"""
+    from helpers import data
+
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
+        os.environ["BOOK_DATA_DIR"] = folder
+        data.load_characters("train", 40, seed=0, progress=False)
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            chars = data.load_characters("train", 40, seed=0, progress=False)
+            times.append(time.perf_counter() - t)
+    return {"value": statistics.median(times), "unit": "s", "runs": times, "images": len(chars)}
+
+
 def case_ocr_s_per_12mp_photo() -> dict:
     """Full OCR pipeline on a generated 4000x3000 page photo, model already loaded."""
     from helpers import ocr
@@ -160,11 +180,15 @@ BOOK_CASES = ["book_build_quick_s", "book_build_full_s"]
 
 
 def run_case(name: str) -> dict:
-    """Run one case in a fresh interpreter; add its peak memory."""
+    """Run one case in a fresh interpreter; add its peak memory. A case that fails (non-zero exit,
+    or no JSON result) gives ``{'error': [last line of its output]}``."""
     proc = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
-        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]}
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"error": [f"no result: {proc.stdout.strip()[-200:]!r}"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.case:  # child process: one measurement
+        if args.case not in CASES:
+            print(f"run.py: unknown case {args.case!r}; known: {', '.join(sorted(CASES))}", file=sys.stderr)
+            return 2
         result = CASES[args.case]()
         # a book build's memory is in its children (jupyter-book, then each notebook's kernel)
         result["peak_mib"] = max(_peak_mib(), result.pop("peak_mib_children", 0.0))
@@ -211,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{n:28s} {r['value']:12.3f} {r['unit']:>9s} {peak:>9s}")
             else:
                 print(f"{n:28s} {'error':>12s}  {r['error']}")
+    failed = [n for n, r in results.items() if "value" not in r]
+    if failed:
+        print(f"run.py: {len(failed)} case(s) failed: {', '.join(failed)}", file=sys.stderr)
     return 0 if all("value" in r for r in results.values()) else 1
 
 

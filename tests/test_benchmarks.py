@@ -33,3 +33,24 @@ def test_one_case_as_json(tmp_path):
     assert r["unit"] == "images/s" and r["value"] > 0 and r["images"] > 0
     assert r["peak_mib"] > 10
     assert report["machine"]["cpus"] >= 1
+
+
+def test_a_failing_case_fails_the_run(monkeypatch, capsys):
+    """CI reads the exit status: a case that crashes, an unknown case, or a case with no result
+    must give a non-zero exit, with the reason in the table."""
+    crashed = bench.run_case("no_such_case")  # a real child process that exits with an error
+    assert "unknown case 'no_such_case'" in crashed["error"][0]
+    monkeypatch.setattr(bench, "run_case", lambda name: {"error": ["RuntimeError: boom"]})
+    assert bench.main(["--only", "chars_cache_load_s"]) == 1
+    assert "boom" in capsys.readouterr().out
+    assert bench.main(["--only", "chars_cache_load_s", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["results"]["chars_cache_load_s"]["error"] == ["RuntimeError: boom"]
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--only", "no_such_case"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode != 0 and "invalid choice" in out.stderr
+
+
+def test_cache_load_case_measures_a_cached_reload():
+    """The reload speed that tests/test_data.py used to assert is measured here instead."""
+    r = bench.run_case("chars_cache_load_s")
+    assert r["unit"] == "s" and 0 < r["value"] and r["images"] == 36 * 40 and len(r["runs"]) == 5

@@ -28,9 +28,22 @@ def test_fingerprint_follows_helpers_and_requirements(fake_repo):
     assert second != first
     (fake_repo / "requirements.txt").write_text("numpy==3\n")
     assert book_build.code_fingerprint(fake_repo) != second
-    (fake_repo / "helpers" / "__pycache__").mkdir()
-    (fake_repo / "helpers" / "__pycache__" / "junk.py").write_text("ignored")
-    assert book_build.code_fingerprint(fake_repo) != second  # only .py sources count, caches never
+
+
+def test_fingerprint_ignores_bytecode_caches(fake_repo):
+    """Importing helpers writes __pycache__/*.pyc (the build itself does): that must not change the
+    key, or every build would execute every chapter again; editing a .py source must."""
+    (fake_repo / "helpers" / "ocr").mkdir()
+    (fake_repo / "helpers" / "ocr" / "lines.py").write_text("y = 1\n")
+    before = book_build.code_fingerprint(fake_repo)
+    for folder in (fake_repo / "helpers" / "__pycache__", fake_repo / "helpers" / "ocr" / "__pycache__"):
+        folder.mkdir()
+        (folder / "lines.cpython-311.pyc").write_bytes(b"\x00compiled")
+        (folder / "nn.cpython-311.opt-1.pyc").write_bytes(b"\x01compiled")
+        (folder / "stray.py").write_text("z = 0\n")  # even a source file there is a cache, not code
+    assert book_build.code_fingerprint(fake_repo) == before
+    (fake_repo / "helpers" / "ocr" / "lines.py").write_text("y = 2\n")
+    assert book_build.code_fingerprint(fake_repo) != before
 
 
 def test_each_mode_gets_its_own_cache(monkeypatch):

@@ -169,3 +169,24 @@ def test_auto_format_png_for_plots_jpeg_for_photographs():
 def test_unknown_image_format_says_what_to_use():
     with pytest.raises(SliderSpecError, match="auto, png, jpeg"):
         interactive_figure(bars, a=[1, 2], live=False, image_format="gif")
+
+
+def test_each_frame_shows_the_values_frame_index_names():
+    """Frame ``frame_index(a=.., b=..)`` is the picture ``plot(a=.., b=..)`` draws (the grid is drawn in
+    the order the player and frame_index read it), and the static page opens on the default values."""
+    def plot(a, b):
+        fig, ax = plt.subplots(figsize=(1.5, 1))
+        ax.text(0.5, 0.5, f"{a}/{b}", ha="center")
+        ax.bar([0, 1], [a, b])
+        ax.set_ylim(-5, 5)
+        return fig
+
+    a_values, b_values = [1, 2, 3], [-2, 0, 2, 4]
+    grid = interactive_figure(plot, a=a_values, b=dict(values=b_values, default=4), live=False, image_format="png")
+    assert len(set(grid.frames)) == 12  # every combination draws its own picture
+    for a in a_values:
+        for b in b_values:
+            alone = interactive_figure(plot, a=[a], b=[b], live=False, image_format="png")
+            assert grid.frames[grid.frame_index(a=a, b=b)] == alone.frames[0], (a, b)
+    first = re.search(r'<img class="ifig-frame" data-index="(\d+)" src="([^"]+)"', grid.to_html())
+    assert int(first.group(1)) == grid.frame_index(a=2, b=4) and first.group(2) == grid.frames[grid.frame_index()]

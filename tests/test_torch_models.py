@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,7 +115,8 @@ def test_short_training_run_learns_and_is_reproducible(capsys):
     assert before < 0.5
     assert hist["valid_acc"][-1] >= 0.95 and hist["train_loss"][-1] < hist["train_loss"][0]
     assert hist["train_loss"] == hist2["train_loss"] and hist["valid_acc"] == hist2["valid_acc"]
-    assert set(tm.training._HISTORY_KEYS) <= set(hist) and hist["epoch"] == [1, 2, 3] and hist["device"] == "cpu"
+    assert set(tm.training._HISTORY_KEYS) <= set(hist) and hist["epoch"] == [1, 2, 3]
+    assert hist["device"] == str(config.torch_device())  # BOOK_DEVICE, else the GPU when there is one
     out = capsys.readouterr()
     assert "valid acc" in out.out and "SmallCNN" in out.out
     assert out.err == ""  # the static book drops stderr with a warning: nothing may go there
@@ -141,13 +144,13 @@ def test_linear_probe_trains_only_the_head():
     assert tm.count_parameters(model, trainable_only=True) == 512 * 4 + 4
     images, labels = _separable(4)
     tm.train(model, (images, labels), epochs=1, batch_size=8, progress=False)
-    assert torch.equal(model.features[3].expand3x3.weight, frozen)
-    assert not torch.equal(model.classifier[1].weight, head)
+    assert torch.equal(model.features[3].expand3x3.weight.cpu(), frozen)  # (train moved it to the device)
+    assert not torch.equal(model.classifier[1].weight.cpu(), head)
 
     cnn = tm.set_trainable(tm.SmallCNN(4), "head")  # batch-norm statistics of a frozen backbone stay put
     stats = cnn.features[1].running_mean.clone()
     tm.train(cnn, (images, labels), epochs=1, batch_size=8, progress=False)
-    assert torch.equal(cnn.features[1].running_mean, stats)
+    assert torch.equal(cnn.features[1].running_mean.cpu(), stats)
 
 
 def test_onecycle_schedule_and_argument_errors():
@@ -240,7 +243,8 @@ def test_checkpoint_round_trip_and_train_or_load(tmp_path):
     assert len(calls) == 1 and not h1["cached"] and h2["cached"]
     assert h2["train_loss"] == h1["train_loss"] and h1["checkpoint"] == h2["checkpoint"]
     assert str(config.data_dir()) in h1["checkpoint"]
-    torch.testing.assert_close(m1(x), m2(x), rtol=0, atol=0)
+    torch.testing.assert_close(m1(x.to(config.torch_device())).cpu(), m2(x.to(config.torch_device())).cpu(),
+                               rtol=0, atol=0)
     _, h3 = tm.train_or_load("tiny", lambda: tm.SmallCNN(4), fit, {"epochs": 1, "seed": 1}, verbose=False)
     assert len(calls) == 2 and h3["checkpoint"] != h1["checkpoint"]
     assert not list((config.data_dir() / "torch").glob(".*"))  # no temporary files left behind
@@ -309,3 +313,121 @@ def test_random_batches_cover_every_image_once_in_a_seeded_order():
 def test_functions_the_book_shows_stay_short(fn):
     """Chapter 6 shows these with literalinclude :pyobject:; keep them a page-sized read (docstring included)."""
     assert len(inspect.getsource(fn).splitlines()) <= 32, fn.__name__
+
+
+def _first_weights_seen(fn):
+    """Run ``fn()`` and return the weights (CPU copies) of the first network with SqueezeNet's
+    ``features.*`` parameters that runs a forward pass: the model as it starts training."""
+    seen = []
+
+    def hook(module, inputs):
+        if not seen and any(k.startswith("features.") for k in module.state_dict()):
+            seen.append({k: v.detach().cpu().clone() for k, v in module.state_dict().items()})
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
+    try:
+        fn()
+    finally:
+        handle.remove()
+    assert seen, "no SqueezeNet ran a forward pass"
+    return seen[0]
+
+
+def test_scratch_baseline_starts_from_fresh_weights():
+    """Chapter 6 compares fine-tuning with training *from scratch*: the scratch model must start from a
+    new random initialisation, not from the pretrained backbone (fine-tuning does start from it)."""
+    config.seed_everything(0)
+    backbone = tm.squeezenet(36)
+    with torch.no_grad():  # "pretrained": weights no seeded initialisation gives
+        for p in backbone.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    pretrained = {k: v.detach().cpu().clone() for k, v in backbone.state_dict().items()}
+    images, labels = _separable(3)
+    features = [k for k in pretrained if k.startswith("features.") and k.endswith("weight")]
+    assert len(features) >= 8
+
+    def run(strategy):
+        return _first_weights_seen(lambda: tm.adapt(strategy, backbone, (images, labels), (images, labels),
+                                                    steps=1, n_classes=4, seed=0, curve_points=2))
+
+    tuned, scratch = run("finetune"), run("scratch")
+    assert all(torch.equal(tuned[k], pretrained[k]) for k in features)  # fine-tuning starts pretrained
+    same = [k for k in features if torch.equal(scratch[k], pretrained[k])]
+    assert not same, f"the scratch model starts with the backbone's {same}"
+    for k, v in backbone.state_dict().items():  # and adapt leaves the backbone as it was
+        assert torch.equal(v.cpu(), pretrained[k]), k
+
+
+def _tiny_train_or_load(calls, **kw):
+    data = _separable(10)
+
+    def fit(m):
+        calls.append(1)
+        return tm.train(m, data, epochs=1, batch_size=8, progress=False)
+
+    return tm.train_or_load("tiny", lambda: tm.SmallCNN(4), fit, {"epochs": 1, "seed": 0}, verbose=False, **kw)
+
+
+def _cpu_weights(model):
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("garbage", [b"\x00\xffnot a checkpoint" * 10, b""], ids=["garbage", "empty"])
+def test_corrupt_checkpoint_is_retrained_with_a_message(capsys, garbage):
+    """Garbage at the checkpoint path: a clear message, the model trained again exactly as the first
+    time (same seeded start), the file replaced by a good one; no traceback, no temporary files."""
+    calls = []
+    first, h1 = _tiny_train_or_load(calls)
+    path = Path(h1["checkpoint"])
+    path.write_bytes(garbage)
+    with pytest.raises(tm.checkpoints.CheckpointError, match=re.escape(f"{path} is not a readable checkpoint")) as err:
+        tm.load_checkpoint(path)
+    assert "delete it and train again" in str(err.value) and isinstance(err.value, ValueError)
+    capsys.readouterr()
+    again, h2 = _tiny_train_or_load(calls)
+    out = capsys.readouterr()
+    assert f"tiny: could not use the checkpoint {path} (is not a readable checkpoint" in out.out
+    assert "retraining and overwriting it" in out.out
+    assert out.err == "" and "Traceback" not in out.out
+    assert len(calls) == 2 and not h2["cached"] and h2["checkpoint"] == h1["checkpoint"]
+    assert h2["train_loss"] == h1["train_loss"]
+    for k, v in _cpu_weights(first).items():
+        torch.testing.assert_close(_cpu_weights(again)[k], v, rtol=0, atol=0)
+    _, h3 = _tiny_train_or_load(calls)  # the rewritten file loads
+    assert len(calls) == 2 and h3["cached"]
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # nothing half-written left
+
+
+def test_checkpoint_of_another_model_is_retrained(capsys):
+    """A readable checkpoint whose weights do not fit the model (same key, other code) is retrained too."""
+    calls = []
+    _, h1 = _tiny_train_or_load(calls)
+    tm.save_checkpoint(h1["checkpoint"], tm.SmallCNN(7))
+    _, h2 = _tiny_train_or_load(calls)
+    assert len(calls) == 2 and not h2["cached"] and "could not use the checkpoint" in capsys.readouterr().out
+    torch.save({"weights": 1}, h1["checkpoint"])
+    with pytest.raises(tm.checkpoints.CheckpointError, match="no 'state_dict'"):
+        tm.load_checkpoint(h1["checkpoint"])
+
+
+def test_checkpoint_key_follows_the_training_code(tmp_path, monkeypatch):
+    """Checkpoint paths hash the source of models.py, training.py, transfer.py and checkpoints.py: an
+    edit to the code that trains a model (a comment is enough) means a new checkpoint."""
+    ck = tm.checkpoints
+    assert {f.name for f in ck.TRAINING_CODE} == {"models.py", "training.py", "transfer.py", "checkpoints.py"}
+    assert all(f.is_file() for f in ck.TRAINING_CODE)
+    copies = []
+    for f in ck.TRAINING_CODE:
+        copies.append(tmp_path / f.name)
+        copies[-1].write_bytes(f.read_bytes())
+    monkeypatch.setattr(ck, "TRAINING_CODE", tuple(copies))
+    model, settings = tm.SmallCNN(4), {"epochs": 1, "seed": 0}
+    before, digest = tm.checkpoint_path("tiny", settings, model), ck.code_digest()
+    assert tm.checkpoint_path("tiny", settings, model) == before  # stable
+    for f in copies:
+        original = f.read_bytes()
+        f.write_bytes(original + b"\n# an edit\n")
+        assert ck.code_digest() != digest, f.name
+        assert tm.checkpoint_path("tiny", settings, model) != before, f.name
+        f.write_bytes(original)
+    assert tm.checkpoint_path("tiny", settings, model) == before

@@ -71,7 +71,8 @@ def load_nist36(split: str, data_dir: str | Path | None = None) -> CharacterSet:
     try:
         mat = sio.loadmat(str(path))
     except Exception as exc:
-        raise NIST36Error(f"load_nist36: {path} is not a readable MATLAB .mat file ({exc}); {hint}") from None
+        raise NIST36Error(f"load_nist36: {path} is not a readable MATLAB .mat file ({type(exc).__name__}: "
+                          f"{exc}); it may be damaged or cut short: copy it again; {hint}") from None
     dkey, lkey = f"{split}_data", f"{split}_labels"
     missing = [k for k in (dkey, lkey) if k not in mat]
     if missing:
@@ -79,20 +80,21 @@ def load_nist36(split: str, data_dir: str | Path | None = None) -> CharacterSet:
         raise NIST36Error(f"load_nist36: {path} lacks {', '.join(missing)} (it has {found}); expected {dkey} "
                           f"(N, 1024) and {lkey} (N, 36) one-hot; {hint}")
     data, onehot = np.asarray(mat[dkey]), np.asarray(mat[lkey])
+    fix = f"replace it with the course's file; {hint}"
     if data.ndim != 2 or data.shape[1] != 1024:
         raise NIST36Error(f"load_nist36: {path}: {dkey} has shape {data.shape}, expected (N, 1024) rows of "
-                          "32x32 images")
+                          f"32x32 images; {fix}")
     if onehot.shape != (len(data), len(CLASSES)):
         raise NIST36Error(f"load_nist36: {path}: {lkey} has shape {onehot.shape}, expected ({len(data)}, 36) "
-                          "one-hot labels")
+                          f"one-hot labels; {fix}")
     if not (np.all((onehot == 0) | (onehot == 1)) and np.all(onehot.sum(1) == 1)):
-        raise NIST36Error(f"load_nist36: {path}: {lkey} is not one-hot (each row must hold a single 1)")
+        raise NIST36Error(f"load_nist36: {path}: {lkey} is not one-hot (each row must hold a single 1); {fix}")
     if np.issubdtype(data.dtype, np.integer):
         data = data / 255.0
     data = data.astype(np.float32)
     if not np.isfinite(data).all() or data.min() < -1e-3 or data.max() > 1 + 1e-3:
         raise NIST36Error(f"load_nist36: {path}: {dkey} values span [{data.min():.3g}, {data.max():.3g}], "
-                          "expected gray levels in [0, 1]")
+                          f"expected gray levels in [0, 1]; {fix}")
     images = np.ascontiguousarray(np.clip(data, 0, 1).reshape(-1, 32, 32).transpose(0, 2, 1))
     return CharacterSet(images, onehot.argmax(1).astype(np.int64), "NIST36 course files", split, None)
 

@@ -2,7 +2,8 @@
 
 - :func:`save_checkpoint` / :func:`load_checkpoint`: weights plus plain data, written atomically;
 - :func:`train_or_load`: a trained model is cached in ``data_dir()/torch/`` under a name plus a hash
-  of its settings (:func:`checkpoint_path`, :func:`fingerprint` of the data) and reloaded instead of retrained;
+  of its settings, its architecture and the training code (:func:`checkpoint_path`, :func:`fingerprint`
+  of the data, :func:`code_digest`) and reloaded instead of retrained; a corrupt file is retrained;
 - the book's trained models: :func:`book_cnn` (also behind :func:`load_classifier`, the hook of
   ``ocr --model cnn``) and :func:`pretrained_squeezenet` (the backbone chapter 6 fine-tunes).
 """
@@ -23,11 +24,26 @@ from .models import SmallCNN, SqueezeNetClassifier, squeezenet
 from .training import as_tensors, predict_proba, random_affine, train
 
 __all__ = [
-    "save_checkpoint", "load_checkpoint", "checkpoint_path", "fingerprint", "train_or_load", "CNN_SETTINGS",
+    "CheckpointError", "save_checkpoint", "load_checkpoint", "checkpoint_path", "code_digest", "TRAINING_CODE",
+    "fingerprint", "train_or_load", "CNN_SETTINGS",
     "book_cnn", "SQUEEZE_SETTINGS", "pretrained_squeezenet", "load_classifier",
 ]
 
 CHECKPOINT_FORMAT = 1               # bump when the checkpoint contents change meaning
+
+# The code that builds and trains the book's models: its source is part of every checkpoint key
+# (:func:`code_digest`), so an edited model, training loop or recipe never reloads a stale checkpoint.
+TRAINING_CODE = tuple(Path(__file__).with_name(f"{m}.py") for m in ("models", "training", "transfer", "checkpoints"))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be read (damaged, truncated, or not written by :func:`save_checkpoint`);
+    ``path`` and ``reason`` say which file and what is wrong with it."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"load_checkpoint: {path} {reason}; delete it and train again "
+                         "(train_or_load does both by itself)")
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra: Any) -> Path:
@@ -44,28 +60,44 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra: Any) -> 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint` (``weights_only``: no code is run) and,
     if ``model`` is given, load its weights (strictly: every key and shape must match). Returns the
-    checkpoint dict."""
+    checkpoint dict. A damaged file raises :class:`CheckpointError` (a ValueError) naming it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_checkpoint: {path} does not exist; train the model first "
                                 "(train_or_load does both)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a damaged file
+        detail = (str(exc).splitlines() or [""])[0][:200]
+        raise CheckpointError(path, f"is not a readable checkpoint ({type(exc).__name__}: {detail})") from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(path, "holds no 'state_dict' (it was not written by save_checkpoint)")
     if model is not None:
         model.load_state_dict(ckpt["state_dict"])
     return ckpt
 
 
+def code_digest() -> str:
+    """A short hash of the source of the code that builds and trains the models (:data:`TRAINING_CODE`:
+    ``models.py``, ``training.py``, ``transfer.py``, ``checkpoints.py``), read on every call."""
+    h = hashlib.sha1()
+    for f in TRAINING_CODE:
+        h.update(Path(f).name.encode())
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:12]
+
+
 def _settings_key(settings: dict, model: nn.Module) -> str:
     arch = [(k, list(v.shape)) for k, v in model.state_dict().items()]
-    blob = json.dumps({"settings": settings, "arch": arch, "modules": repr(model),
+    blob = json.dumps({"settings": settings, "code": code_digest(), "arch": arch, "modules": repr(model),
                        "format": CHECKPOINT_FORMAT}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
 def checkpoint_path(name: str, settings: dict, model: nn.Module) -> Path:
     """``data_dir()/torch/<name>-<mode>-<hash>.pt``; the hash covers ``settings`` (JSON), the
-    model's modules (their ``repr``, which includes the input transform) and parameter shapes, so a
-    change to any of them means a new checkpoint."""
+    model's modules (their ``repr``, which includes the input transform), its parameter shapes and
+    the training code (:func:`code_digest`), so a change to any of them means a new checkpoint."""
     if not name or any(c in name for c in "/\\ "):
         raise ValueError(f"checkpoint name must be a non-empty word without slashes or spaces, got {name!r}")
     return config.data_dir() / "torch" / f"{name}-{config.mode()}-{_settings_key(settings, model)}.pt"
@@ -89,9 +121,11 @@ def train_or_load(name: str, build_fn: Callable[[], nn.Module], train_fn: Callab
     ``build_fn()`` makes the untrained model (called after ``config.seed_everything(settings.get
     ('seed', 0))``, so its initial weights are reproducible); ``train_fn(model) -> history`` trains
     it. ``settings`` (JSON-able: epochs, lr, data size, ...) is part of the cache key with the run
-    mode and the architecture (:func:`checkpoint_path`); anything that changes the result belongs
-    in it. ``force=True`` retrains. Returns ``(model in eval mode, history)``; ``history`` also
-    holds ``'checkpoint'`` (the path) and ``'cached'`` (True when loaded).
+    mode, the architecture and the training code (:func:`checkpoint_path`); anything that changes the result belongs
+    in it. ``force=True`` retrains; so does a checkpoint that cannot be used (damaged, or weights
+    that do not fit the model), with a printed message, and the new one overwrites it. Returns
+    ``(model in eval mode, history)``; ``history`` also holds ``'checkpoint'`` (the path) and
+    ``'cached'`` (True when loaded).
     """
     config.seed_everything(int(settings.get("seed", 0)))
     model = build_fn()
@@ -99,9 +133,9 @@ def train_or_load(name: str, build_fn: Callable[[], nn.Module], train_fn: Callab
     if path.is_file() and not force:
         try:
             ckpt = load_checkpoint(path, model)
-        except Exception as exc:  # a corrupt or stale file: retrain and overwrite
-            if verbose:
-                print(f"{name}: could not read {path.name} ({type(exc).__name__}: {exc}); retraining")
+        except (CheckpointError, RuntimeError) as exc:  # damaged, or weights that do not fit: retrain
+            reason = exc.reason if isinstance(exc, CheckpointError) else (str(exc).splitlines() or [""])[0]
+            print(f"{name}: could not use the checkpoint {path} ({reason}); retraining and overwriting it")
         else:
             history = dict(ckpt.get("history", {}), checkpoint=str(path), cached=True)
             if verbose:

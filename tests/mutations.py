@@ -1,0 +1,303 @@
+"""Mutation checks: plausible bugs that the unit tests must catch.
+
+    python tests/mutations.py                 # every mutation; a table; exit 1 if one survived
+    python tests/mutations.py --only ID ...   # some of them
+    python tests/mutations.py --list          # the list, nothing run
+
+Each mutation is a real bug someone could write: ``old`` (exact source text, found exactly once in
+``file``) becomes ``new``. For each one the repository's files (``git ls-files -co
+--exclude-standard``: tracked and untracked-not-ignored, so no data/ cache and no _build/) are
+copied to a temporary folder, the mutation is applied there, and its ``tests`` (pytest node ids
+or files; unit tests only, never notebooks) run in that copy with a fresh, empty ``BOOK_DATA_DIR``
+(``data='repo'``: a copy of data/, for tests that need trained models). The tests must fail:
+the mutation is *killed*. A mutation that passes its tests *survived*: a bug of that kind would
+reach the book unnoticed. Before the mutations, the same tests run once on the unchanged copy
+and must pass (otherwise every mutation would look killed).
+
+Exit status 0 only when every mutation was killed; 1 when one survived, when an ``old`` text is
+missing or ambiguous (a stale list fails loudly), or when the unchanged copy fails its tests.
+tests/test_mutations.py checks the list itself in the normal test run (every ``old`` text occurs
+exactly once, every listed test exists).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT_S = 300  # per pytest run; a mutation that makes its tests hang counts as killed ("timeout")
+
+T_OCR = "tests/test_ocr.py"
+T_MUT = "tests/test_mutations.py"
+T_INT = "tests/test_interactive.py"
+T_TM = "tests/test_torch_models.py"
+T_DATA = "tests/test_data.py"
+T_BENCH = "tests/test_benchmarks.py"
+T_BUILD = "tests/test_book_build.py"
+
+MUTATIONS: list[dict] = [
+    # (a) OCR reading order: lines top to bottom, each left to right
+    dict(id="ocr-order-x-only", file="helpers/ocr/lines.py",
+         old="order = np.lexsort((along, line_of))",
+         new="order = np.argsort(along, kind='stable')",
+         tests=[f"{T_OCR}::test_group_lines_finds_tilted_lines_in_reading_order"],
+         why="boxes sorted left to right across the whole page mix the lines"),
+    dict(id="ocr-order-top-edge", file="helpers/ocr/lines.py",
+         old="order = np.lexsort((along, line_of))",
+         new="order = np.lexsort((boxes[:, 0], line_of))",
+         tests=[f"{T_OCR}::test_group_lines_finds_tilted_lines_in_reading_order"],
+         why="within a line, the tallest letter (highest top edge) is read first"),
+    dict(id="ocr-lines-bottom-to-top", file="helpers/ocr/lines.py",
+         old="line_of[by_height] = np.cumsum(new_line)",
+         new="line_of[by_height] = np.cumsum(new_line)[::-1]",
+         tests=[f"{T_OCR}::test_group_lines_finds_tilted_lines_in_reading_order"],
+         why="lines numbered bottom to top: the page is read upwards"),
+    # (e) context decoding: the letter group is A-Z, 26 classes
+    dict(id="decode-drops-Z", file="helpers/ocr/reading.py",
+         old="best = np.where(letters, probs[:, :26].argmax(1), 26 + probs[:, 26:].argmax(1))",
+         new="best = np.where(letters, probs[:, :25].argmax(1), 26 + probs[:, 26:].argmax(1))",
+         tests=[f"{T_MUT}::test_context_decoding_keeps_Z_a_letter"],
+         why="Z falls out of the letter group: a Z in a word reads as another letter"),
+    dict(id="decode-letter-likelihood-without-Z", file="helpers/ocr/reading.py",
+         old="log_letter = np.bincount(word, np.log(probs[:, :26].sum(1) + 1e-12))",
+         new="log_letter = np.bincount(word, np.log(probs[:, :25].sum(1) + 1e-12))",
+         tests=[f"{T_MUT}::test_context_decoding_keeps_Z_a_letter"],
+         why="a word's letter likelihood leaves Z out, so 'ZZ2'-like words turn into digits"),
+    # (b) interactive figures: frame k is the picture drawn for the values frame_index names
+    dict(id="frames-transposed", file="helpers/interactive.py",
+         old="        for combo in itertools.product(*(s.values for s in self.sliders)):\n"
+             "            values = dict(zip((s.name for s in self.sliders), combo))",
+         new="        for combo in itertools.product(*(s.values for s in self.sliders[::-1])):\n"
+             "            values = dict(zip((s.name for s in self.sliders[::-1]), combo))",
+         tests=[f"{T_INT}::test_each_frame_shows_the_values_frame_index_names"],
+         why="the grid drawn column-major while the player and frame_index read it row-major"),
+    dict(id="frames-reversed", file="helpers/interactive.py",
+         old="        self.frames = encoded[self.image_format]",
+         new="        self.frames = encoded[self.image_format][::-1]",
+         tests=[f"{T_INT}::test_each_frame_shows_the_values_frame_index_names"],
+         why="frames stored in reverse slider order"),
+    dict(id="thinning-drops-default", file="helpers/interactive.py",
+         old="        keep.add(self._index)\n",
+         new="",
+         tests=[f"{T_INT}::test_default_budget_applies"],
+         why="a long slider thinned to the frame budget loses the value the figure opens on"),
+    dict(id="player-first-frame", file="helpers/interactive.py",
+         old="            first = first * d + i",
+         new="            first = i * d + first",
+         tests=[f"{T_INT}::test_each_frame_shows_the_values_frame_index_names"],
+         why="the static page opens on a frame that is not the sliders' default values"),
+    # (c) chapter 6: the from-scratch baseline must not start from the pretrained backbone
+    dict(id="scratch-from-pretrained", file="helpers/torch_models/transfer.py",
+         old="        model = SqueezeNetClassifier(n_classes, backbone.in_channels, backbone.small_input)",
+         new="        model = copy.deepcopy(backbone).cpu()\n        replace_head(model, n_classes)",
+         tests=[f"{T_TM}::test_scratch_baseline_starts_from_fresh_weights"],
+         why="'from scratch' silently fine-tunes the pretrained weights: the chapter's comparison is void"),
+    # (d) EMNIST letters: label 1 is 'A'
+    dict(id="emnist-letters-off-by-one", file="helpers/data/loaders.py",
+         old="        return labels - 1\n",
+         new="        return labels\n",
+         tests=[f"{T_DATA}::test_load_emnist_letters_label_1_is_A"],
+         why="EMNIST letters count from 1: every letter becomes the next one and 'Z' is lost"),
+    dict(id="emnist-balanced-drops-Z", file="helpers/data/loaders.py",
+         old="caps = (labels >= 10) & (labels < 36)",
+         new="caps = (labels >= 10) & (labels < 35)",
+         tests=[f"{T_DATA}::test_load_emnist_idx_files"],
+         why="the last capital ('Z') of the balanced set dropped"),
+    # (f) the character cache key covers the drawing code
+    dict(id="char-cache-key-without-code", file="helpers/data/cache.py",
+         old='"code": _code_digest(), ',
+         new="",
+         tests=[f"{T_DATA}::test_cache_key_follows_the_drawing_code"],
+         why="an edited generator would load characters drawn by the old code"),
+    dict(id="char-cache-digest-glyphs-only", file="helpers/data/cache.py",
+         old="parts = [inspect.getsource(G), inspect.getsource(generator)]",
+         new="parts = [inspect.getsource(G)]",
+         tests=[f"{T_DATA}::test_cache_key_follows_the_drawing_code"],
+         why="edits to helpers/data/generator.py would not change the key"),
+    # (g) + item 2: checkpoints
+    dict(id="corrupt-checkpoint-crashes", file="helpers/torch_models/checkpoints.py",
+         old="except (CheckpointError, RuntimeError) as exc:",
+         new="except RuntimeError as exc:",
+         tests=[f"{T_TM}::test_corrupt_checkpoint_is_retrained_with_a_message"],
+         why="garbage at a checkpoint path ends the chapter with a traceback instead of retraining"),
+    dict(id="corrupt-checkpoint-retrained-unseeded", file="helpers/torch_models/checkpoints.py",
+         old="        config.seed_everything(int(settings.get(\"seed\", 0)))\n        model = build_fn()\n    history",
+         new="        model = build_fn()\n    history",
+         tests=[f"{T_TM}::test_corrupt_checkpoint_is_retrained_with_a_message"],
+         why="the model retrained after a corrupt file starts from other weights than a first training"),
+    dict(id="checkpoint-key-without-code", file="helpers/torch_models/checkpoints.py",
+         old='"code": code_digest(), ',
+         new="",
+         tests=[f"{T_TM}::test_checkpoint_key_follows_the_training_code"],
+         why="an edited training loop or model would reload checkpoints trained by the old code"),
+    dict(id="checkpoint-key-without-settings", file="helpers/torch_models/checkpoints.py",
+         old='blob = json.dumps({"settings": settings, ',
+         new='blob = json.dumps({"settings": None, ',
+         tests=[f"{T_TM}::test_checkpoint_round_trip_and_train_or_load"],
+         why="other epochs or learning rates would reload the same checkpoint"),
+    # (h) benchmarks: a failing case fails the run
+    dict(id="bench-exit-0-on-error", file="benchmarks/run.py",
+         old='return 0 if all("value" in r for r in results.values()) else 1',
+         new="return 0",
+         tests=[f"{T_BENCH}::test_a_failing_case_fails_the_run"],
+         why="CI would record a broken benchmark as a success"),
+    dict(id="bench-child-error-swallowed", file="benchmarks/run.py",
+         old="    if proc.returncode != 0:\n",
+         new="    if proc.returncode != 0 and proc.stdout.strip():\n",
+         tests=[f"{T_BENCH}::test_a_failing_case_fails_the_run"],
+         why="a case that crashes in its child process is not reported as an error"),
+    # (i) the book's execution cache key ignores bytecode caches
+    dict(id="fingerprint-counts-pycache", file="book/_ext/book_build.py",
+         old='if f.exists() and "__pycache__" not in f.parts:',
+         new="if f.exists():",
+         tests=[f"{T_BUILD}::test_fingerprint_ignores_bytecode_caches"],
+         why="files under __pycache__ would change the key: every build would execute every chapter again"),
+    dict(id="fingerprint-pycache-by-name", file="book/_ext/book_build.py",
+         old='"__pycache__" not in f.parts',
+         new='"__pycache__" not in f.name',
+         tests=[f"{T_BUILD}::test_fingerprint_ignores_bytecode_caches"],
+         why="the cache folder tested against the file's name instead of its folders"),
+    dict(id="fingerprint-ignores-helpers", file="book/_ext/book_build.py",
+         old='files = sorted((root / "helpers").rglob("*.py")) + [',
+         new='files = [',
+         tests=[f"{T_BUILD}::test_fingerprint_follows_helpers_and_requirements",
+                f"{T_BUILD}::test_fingerprint_ignores_bytecode_caches"],
+         why="an edited helper would not re-execute the chapters that import it"),
+    # item 5: a corrupt NIST36 file is reported with its path and what to do
+    dict(id="nist36-corrupt-file-traceback", file="helpers/data/loaders.py",
+         old="        mat = sio.loadmat(str(path))\n    except Exception as exc:",
+         new="        mat = sio.loadmat(str(path))\n    except OSError as exc:",
+         tests=[f"{T_DATA}::test_nist36_damaged_files_name_the_file_and_the_fix",
+                f"{T_DATA}::test_nist36_malformed_files_are_explained"],
+         why="a damaged .mat file gives scipy's bare error instead of which file and what to do"),
+]
+
+
+def tracked_files(root: Path = ROOT) -> list[str]:
+    """The repository's files a clone would have, plus new files not yet committed (not ignored ones)."""
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root, check=True,
+                         capture_output=True).stdout.decode()
+    return sorted({f for f in out.split("\0") if f and (root / f).is_file()})
+
+
+def check_old_text(m: dict, root: Path = ROOT) -> str | None:
+    """None when ``m['old']`` occurs exactly once in ``m['file']``, else what is wrong."""
+    path = root / m["file"]
+    if not path.is_file():
+        return f"{m['file']} does not exist"
+    n = path.read_text().count(m["old"])
+    if n != 1:
+        return f"the old text occurs {n} times in {m['file']} (expected once): the list is stale"
+    return None
+
+
+def copy_repo(dest: Path, root: Path = ROOT) -> None:
+    for rel in tracked_files(root):
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, target)
+
+
+def run_tests(copy: Path, tests: list[str], data_dir: Path) -> tuple[int, float, str]:
+    """pytest on ``tests`` in the copy: (exit code, seconds, last lines of output); 124 on timeout."""
+    env = dict(os.environ, BOOK_MODE="quick", BOOK_DATA_DIR=str(data_dir), PYTHONDONTWRITEBYTECODE="1",
+               MPLBACKEND="Agg")
+    env.pop("PYTEST_ADDOPTS", None)
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return 124, time.perf_counter() - t0, f"timed out after {TIMEOUT_S} s"
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+    return proc.returncode, time.perf_counter() - t0, tail
+
+
+def fresh_data_dir(work: Path, m: dict) -> Path:
+    """An empty BOOK_DATA_DIR, or (``data='repo'``) a copy of the repository's data/ cache."""
+    d = Path(tempfile.mkdtemp(prefix=f"data-{m['id']}-", dir=work))
+    if m.get("data") == "repo" and (ROOT / "data").is_dir():
+        shutil.rmtree(d)
+        shutil.copytree(ROOT / "data", d)
+    return d
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="+", metavar="ID", help="run only these mutations")
+    ap.add_argument("--list", action="store_true", help="print the mutations and exit")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the run of the tests on the unchanged copy")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show the test output of each run")
+    args = ap.parse_args(argv)
+
+    ids = [m["id"] for m in MUTATIONS]
+    if len(set(ids)) != len(ids):
+        print("mutations.py: mutation ids must be distinct", file=sys.stderr)
+        return 1
+    chosen = MUTATIONS
+    if args.only:
+        unknown = sorted(set(args.only) - set(ids))
+        if unknown:
+            print(f"mutations.py: unknown mutation id(s) {unknown}; known: {', '.join(ids)}", file=sys.stderr)
+            return 2
+        chosen = [m for m in MUTATIONS if m["id"] in args.only]
+    if args.list:
+        for m in chosen:
+            print(f"{m['id']:38s} {m['file']:40s} {m['why']}")
+        return 0
+
+    stale = {m["id"]: err for m in chosen if (err := check_old_text(m)) is not None}
+    for mid, err in stale.items():
+        print(f"STALE {mid}: {err}", file=sys.stderr)
+
+    start = time.perf_counter()
+    rows: list[tuple[str, str, str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="mutations-") as tmp:
+        work = Path(tmp)
+        copy = work / "repo"
+        copy_repo(copy)
+        if not args.no_baseline:
+            tests = sorted({t for m in chosen if m["id"] not in stale for t in m["tests"]})
+            code, seconds, tail = run_tests(copy, tests, fresh_data_dir(work, {"id": "baseline"}))
+            print(f"baseline (unchanged copy, {len(tests)} test targets): "
+                  f"{'pass' if code == 0 else 'FAIL'} in {seconds:.0f} s", flush=True)
+            if code != 0:
+                print(tail, file=sys.stderr)
+                print("mutations.py: the tests fail without any mutation; fix them first", file=sys.stderr)
+                return 1
+        for m in chosen:
+            if m["id"] in stale:
+                rows.append((m["id"], "STALE", m["file"], 0.0))
+                continue
+            path = copy / m["file"]
+            original = path.read_text()
+            path.write_text(original.replace(m["old"], m["new"], 1))
+            try:
+                code, seconds, tail = run_tests(copy, m["tests"], fresh_data_dir(work, m))
+            finally:
+                path.write_text(original)
+            # pytest: 1 = tests failed, 124 = our timeout; 2-4 (interrupted, internal or usage error,
+            # e.g. a listed test that no longer exists) and 5 (nothing collected) prove nothing
+            status = {0: "SURVIVED", 1: "killed", 124: "killed (timeout)"}.get(code, f"ERROR (pytest exit {code})")
+            rows.append((m["id"], status, m["file"], seconds))
+            print(f"{m['id']:38s} {status:18s} {seconds:6.1f} s", flush=True)
+            if args.verbose or not status.startswith("killed"):
+                print("    " + tail.replace("\n", "\n    "), flush=True)
+
+    print(f"\n{'mutation':38s} {'result':18s} {'seconds':>8s}  file")
+    for mid, status, file, seconds in rows:
+        print(f"{mid:38s} {status:18s} {seconds:8.1f}  {file}")
+    bad = [r for r in rows if not r[1].startswith("killed")]
+    print(f"\n{len(rows) - len(bad)} of {len(rows)} mutations killed in {time.perf_counter() - start:.0f} s"
+          + (f"; not killed: {', '.join(r[0] for r in bad)}" if bad else ""))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
