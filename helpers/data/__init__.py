@@ -17,6 +17,7 @@ Where things are:
 - ``loaders.py``    real data from local files: :func:`load_nist36`, :func:`load_book_data`,
   :func:`load_mnist_digits`, :func:`load_emnist`, :func:`build_flowers17_folders`, :func:`load_flowers17`
 - ``text.py``       :func:`render_text_image`, lines of hand-printed text for the OCR chapter
+- ``compare.py``    :func:`image_statistics`, :func:`compare_table`: ink box, stroke, paper, noise, edges
 - ``cli.py``        ``python -m helpers data --help``
 
 ::
@@ -37,6 +38,7 @@ from __future__ import annotations
 from .cache import cache_path, load_characters
 from .charset import CLASSES, SPLITS, CharacterSet
 from .cli import add_cli
+from .compare import compare_table, image_statistics
 from .generator import GENERATOR_VERSION, PARAMS, generate_characters, style_groups, styles
 from .loaders import (FIT_SIZE, FLOWERS17_CLASSES, NIST36Error, build_flowers17_folders, load_book_data,
                       load_emnist, load_flowers17, load_mnist_digits, load_nist36, nist36_paths)
@@ -46,5 +48,5 @@ __all__ = [
     "CLASSES", "SPLITS", "GENERATOR_VERSION", "PARAMS", "CharacterSet", "load_characters", "load_nist36",
     "load_book_data", "load_mnist_digits", "render_text_image", "styles", "style_groups", "cache_path",
     "nist36_paths", "generate_characters", "NIST36Error", "FIT_SIZE", "load_emnist", "FLOWERS17_CLASSES",
-    "build_flowers17_folders", "load_flowers17",
+    "build_flowers17_folders", "load_flowers17", "image_statistics", "compare_table",
 ]
