@@ -234,6 +234,11 @@ def test_finetune_experiment_runs_every_setting_and_caches(monkeypatch):
     json.loads(open(r["path"]).read())                           # a complete JSON file
     other = tm.finetune_experiment(labels_per_class=[1], seeds=1, steps=2, progress=False)
     assert other["path"] != r["path"] and not other["cached"]    # other settings, other file
+    digest = tm.transfer.code_digest
+    monkeypatch.setattr(tm.transfer, "code_digest", lambda: "edited-code")
+    edited = tm.finetune_experiment(labels_per_class=[1, 2], seeds=2, steps=2, progress=False)
+    assert edited["path"] != r["path"] and not edited["cached"]  # other training code, other file
+    monkeypatch.setattr(tm.transfer, "code_digest", digest)
     two = tm.finetune_experiment(labels_per_class=[1], seeds=1, steps=2, strategies=("probe", "finetune"),
                                  progress=False)
     assert set(two["table"]) == {"probe", "finetune"} and len(two["runs"]) == 2

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import config
-from .checkpoints import fingerprint, pretrained_squeezenet, train_or_load
+from .checkpoints import code_digest, fingerprint, pretrained_squeezenet, train_or_load
 from .models import (N_CLASSES, MLP, SmallCNN, SqueezeNetClassifier, imagenet_weights_file, replace_head,
                      squeezenet)
 from .training import (_HISTORY_KEYS, _make_optimizer, _model_dtype, _threads, as_tensors, evaluate,
@@ -492,7 +492,7 @@ def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | 
                                     for v in backbone.state_dict().values())).hexdigest()[:12]
     settings = dict(FT_SETTINGS, lr_grid=FT_LR_GRID, select_k=FT_SELECT_K, version=FT_VERSION, ks=ks,
                     seeds=n_seeds, steps=steps, strategies=list(strategies), backbone=weights,
-                    data=fingerprint(labelled, valid_set, eval_set))
+                    data=fingerprint(labelled, valid_set, eval_set), code=code_digest())
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     path = config.data_dir() / "torch" / f"finetune-{config.mode()}-{key}.json"
     result = None if force else _read_results(path, progress)
