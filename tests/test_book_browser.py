@@ -270,12 +270,13 @@ TAUGHT = {
                                    "backwards", "get_random_batches", "numerical_gradient"],
     "notebooks/03_mlp_training.html": ["train_epoch"],
     "notebooks/04_ocr.html": ["findLetters", "group_lines", "crop_to_square"],
-    "notebooks/05_autoencoder_pca.html": ["momentum_step", "pca_by_svd"],
+    "notebooks/05_autoencoder_pca.html": ["autoencoder_forward", "autoencoder_backward", "train_autoencoder_epoch",
+                                          "momentum_step", "pca_by_svd"],
     "notebooks/06_pytorch_finetuning.html": ["train_epoch", "replace_head"],
 }
 EXERCISED = {"sigmoid", "initialize_weights", "forward", "softmax", "compute_loss_and_acc", "backwards",
              "get_random_batches", "numerical_gradient", "train_epoch", "findLetters", "momentum_step",
-             "pca_by_svd"}
+             "pca_by_svd", "autoencoder_forward", "autoencoder_backward", "replace_head"}
 
 
 def page_text(path: Path) -> str:

@@ -10,7 +10,8 @@ against deliberately wrong versions (``tests/test_checks_*.py``).
 - ``backprop``     chapters 2-3: sigmoid, initialize_weights, forward, softmax, compute_loss_and_acc,
                    backwards, get_random_batches, the training loop, the gradient checker
 - ``ocr``          chapter 4: findLetters, line grouping, crops
-- ``compression``  chapter 5: the autoencoder's momentum update, PCA by SVD
+- ``compression``  chapter 5: the autoencoder's forward/backward passes and epoch, the momentum update,
+                   PCA by SVD
 - ``pytorch``      chapter 6: the PyTorch training loop, head replacement
 """
 from ._core import CheckFailed, call, describe, expect_close, expect_shape, passed  # noqa: F401
