@@ -17,17 +17,23 @@ The classic pipeline of the homework, built with scikit-image and sized for phon
 
 One file per idea, in the order of the chapter:
 
+- ``sheet``       step 0: find_sheet (a page lying on a desk), turning a page upright
 - ``images``      reading a photo file (read_image, OCRImageError), checking arrays, gray at a working size
 - ``layout``      steps 1-2 (correct_light, choose_threshold, ink_mask), LayoutParams, PageLayout,
                   analyze_page (steps 1-4 with every intermediate image) and the homework's findLetters
-- ``components``  step 3: connected_components, letters_from_components (merge pieces, drop specks)
+- ``components``  step 3: connected_components, letters_from_components (merge pieces, drop specks),
+                  split_touching (cut touching letters)
 - ``lines``       step 4: estimate_skew, group_lines (lines and reading order), word_spaces
 - ``crops``       step 5: prepare_crops (ink_amount, crop_to_square, fit_stroke_width), stroke_width
 - ``reading``     step 6: decode (word context), read_page, PageReading, load_classifier, load_reader
 - ``pages``       generated test photos with known text: make_test_page, TestPage, HOMEWORK_PAGES
+- ``hard``        hard pages (desk, touching, slanted, thin pen) and evaluate_hard (found vs present, accuracy)
 - ``evaluate``    scores: edit_distance, char_accuracy, evaluate_reader, confusions, degradation_curve
-- ``plots``       figures: plot_steps, plot_threshold, plot_layout, plot_crops, plot_reading
-- ``cli``         ``python -m helpers ocr [--model mlp|cnn] [--json] IMAGE...``
+- ``photos``      real photos with their true text (data/photos/NAME.jpg + NAME.txt): find_photos,
+                  read_truth, score_photos, total_score, format_scores, photo_table
+- ``plots``       figures: plot_steps, plot_threshold, plot_layout, plot_pages, plot_crops, plot_reading
+- ``cli``         ``python -m helpers ocr [--model mlp|cnn] [--json] IMAGE...``, scored with
+                  ``--truth FILE`` per image or ``--photos FOLDER``
 
 ::
 
@@ -39,16 +45,20 @@ One file per idea, in the order of the chapter:
     ocr.char_accuracy(reader(page.image), page.lines)
 """
 from .cli import add_cli
-from .components import connected_components, letters_from_components
+from .components import connected_components, letters_from_components, split_touching
 from .crops import crop_to_square, fit_stroke_width, ink_amount, prepare_crops, stroke_width
 from .evaluate import (DEGRADATIONS, char_accuracy, char_correct, confusions, degradation_curve, edit_distance,
                        evaluate_reader, line_count_correct)
 from .images import OCRImageError, read_image
 from .layout import LayoutParams, PageLayout, analyze_page, choose_threshold, correct_light, findLetters, ink_mask
 from .lines import estimate_skew, group_lines, word_spaces
+from .hard import HARD_KINDS, evaluate_hard, make_hard_pages
 from .pages import HOMEWORK_PAGES, TestPage, make_test_page, random_lines
-from .plots import (LINE_COLORS, plot_crops, plot_layout, plot_reading, plot_steps, plot_threshold,
+from .photos import (Photo, TruthError, find_photos, format_scores, photo_table, read_truth, score_lines,
+                     score_photos, total_score)
+from .plots import (LINE_COLORS, plot_crops, plot_layout, plot_pages, plot_reading, plot_steps, plot_threshold,
                     text_bounds)
+from .sheet import find_sheet
 from .reading import MODELS, Classifier, PageReading, decode, load_classifier, load_reader, read_page, resolve_model
 
 __all__ = [
@@ -57,9 +67,13 @@ __all__ = [
     "make_test_page", "char_accuracy", "edit_distance", "line_count_correct", "evaluate_reader",
     "decode", "resolve_model", "stroke_width", "confusions", "random_lines", "char_correct",
     "degradation_curve", "DEGRADATIONS",
-    "plot_layout", "plot_steps", "plot_threshold", "plot_crops", "plot_reading", "text_bounds",
-    "OCRImageError", "read_image", "MODELS",
+    "plot_layout", "plot_pages", "plot_steps", "plot_threshold", "plot_crops", "plot_reading", "text_bounds",
+    "OCRImageError", "read_image", "MODELS", "find_sheet", "make_hard_pages", "evaluate_hard", "HARD_KINDS",
     # the steps the chapter shows, one function each
     "correct_light", "choose_threshold", "ink_mask", "connected_components", "letters_from_components",
     "estimate_skew", "group_lines", "word_spaces", "ink_amount", "crop_to_square", "fit_stroke_width",
+    "split_touching",
+    # real photos with their true text
+    "Photo", "TruthError", "find_photos", "read_truth", "score_lines", "score_photos", "total_score",
+    "format_scores", "photo_table",
 ]

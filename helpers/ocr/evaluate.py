@@ -98,7 +98,7 @@ DEGRADATIONS: dict[str, tuple[str, list, str]] = {
     # name: (make_test_page argument, levels, axis label)
     "noise": ("noise", [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4], "noise sd (gray levels in [0, 1])"),
     "blur": ("blur", [0.0, 3.0, 6.0, 9.0, 12.0, 16.0, 24.0], "blur sigma (px of a 4000-px photo)"),
-    "rotation": ("angle_deg", [0.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0], "rotation (degrees)"),
+    "rotation": ("angle_deg", [0.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0], "rotation (degrees)"),
 }
 
 

@@ -1,4 +1,5 @@
-"""Figures of chapter 4: the steps of the layout analysis, the threshold, boxes, crops, a reading.
+"""Figures of chapter 4: the steps of the layout analysis, the threshold, boxes, crops, a reading,
+several pages side by side.
 
 Boxes are drawn in one colour per line (:data:`LINE_COLORS`, colour-blind safe), or green/red for
 right/wrong characters when the truth is known (:func:`plot_reading`).
@@ -53,6 +54,29 @@ def text_bounds(layout: PageLayout, margin: float = 1.0) -> tuple[slice, slice]:
     y1, x1 = layout.boxes[:, :2].min(0) - m
     y2, x2 = layout.boxes[:, 2:].max(0) + m
     return slice(max(int(y1), 0), min(int(y2), h)), slice(max(int(x1), 0), min(int(x2), w))
+
+
+def plot_pages(pages: Sequence[tuple], ncols: int = 2, figsize=(11, 7.5)):
+    """A grid of pages with their character boxes, one colour per line (:func:`plot_layout`).
+
+    pages: ``(image, layout, title)`` triples; each panel shows the image cut to its text (:func:`text_bounds`).
+    A page the layout turned upright (``layout.rotation``) is shown as turned: its corrected gray image.
+    """
+    import matplotlib.pyplot as plt
+
+    nrows = max(1, math.ceil(len(pages) / ncols))
+    fig, axs = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, constrained_layout=True)
+    for ax in axs.flat[len(pages):]:
+        ax.axis("off")
+    for ax, (image, layout, title) in zip(axs.flat, pages):
+        image = layout.norm if getattr(layout, "rotation", 0.0) else image  # boxes of the upright page
+        plot_layout(ax, image, layout, show_dropped=False)
+        ys, xs = text_bounds(layout)
+        f = np.asarray(image).shape[0] / layout.gray.shape[0]
+        ax.set_xlim(xs.start * f, xs.stop * f)
+        ax.set_ylim(ys.stop * f, ys.start * f)
+        ax.set_title(title, fontsize=10)
+    return fig
 
 
 def plot_steps(layout: PageLayout, figsize=(11, 6.2)):
