@@ -53,6 +53,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     # chapter 4 (helpers.ocr)
     "ocr_pages": (3, 24, "generated test photos per model in the chapter-4 accuracy table"),
     "ocr_page_size": ((1200, 1600), (3000, 4000), "(H, W) of the chapter-4 test photos (full: 12 megapixels)"),
+    "ocr_hard_per_kind": (1, 3, "hard photos of each kind (desk, touching, slanted, thin pen, plain) in chapter 4"),
     "ocr_sweep_levels": (3, 7, "degradation levels per curve on the chapter-4 robustness figure"),
     "ocr_sweep_pages": (1, 4, "pages averaged per degradation level (chapter 4)"),
     "ocr_demo_size": ((900, 1200), (1200, 1600), "(H, W) of the chapter-4 slider and degradation-curve photos"),

@@ -1,6 +1,6 @@
 """Step 5: crops that look like the training data.
 
-The training characters are 32x32, paper about 1 and ink dark, the larger side of the ink box 20-28
+The training characters are 32x32, paper about 1 and ink dark, the larger side of the ink box 22-28
 pixels and centred, strokes about three pixels wide. For every character box, :func:`prepare_crops`
 turns the page's gray levels into an ink amount (:func:`ink_amount`), centres it on a square
 (:func:`crop_to_square`), brings its stroke width into the training range
