@@ -18,11 +18,15 @@ gives every name below; they live in:
   cached in ``data_dir()/torch/`` under :func:`checkpoint_path`, keyed with :func:`fingerprint` of the data),
   the book's trained networks :func:`book_cnn` (behind :func:`load_classifier`, the hook of
   ``ocr --model cnn``) and :func:`pretrained_squeezenet`
-- ``transfer.py``     chapter 6's experiments: :func:`train_same_batches`, :func:`mlp_controls`,
+- ``transfer.py``     chapter 6's transfer experiments:
   :func:`mnist_target_task`, :func:`labelled_subset`, :func:`split_pool`, :func:`digits_cnn`,
   :func:`letters_squeezenet`, :func:`finetune_backbone`, :func:`zero_label_accuracy`, :func:`backbone_features`,
-  :func:`adapt` (``FT_STRATEGIES``, ``FT_SETTINGS``, ``FT_LR_GRID``), :func:`finetune_experiment`,
-  :func:`flowers17_ready`, :func:`flowers17_experiment`
+  :func:`adapt` (``FT_STRATEGIES``, ``FT_SETTINGS``, ``FT_LR_GRID``), :func:`finetune_experiment`
+- ``flowers.py``      the homework's flowers17 experiment, when its files are here: :func:`flowers17_ready`,
+  :func:`flowers17_experiment`
+
+``training.py`` also holds :func:`train_same_batches` (chapter 3's SGD in PyTorch, batch for batch), and
+``checkpoints.py`` :func:`mlp_controls` (the MLP trained with the CNN's recipe).
 
 The real-data loaders (EMNIST, flowers17) live in :mod:`helpers.data.loaders`; they are re-exported here
 because chapter 6 uses them. To monkeypatch a name for a test, patch the module that looks it up
@@ -32,16 +36,16 @@ from __future__ import annotations
 
 from ..data.loaders import FLOWERS17_CLASSES, build_flowers17_folders, load_emnist, load_flowers17
 from .checkpoints import (CNN_SETTINGS, SQUEEZE_SETTINGS, book_cnn, checkpoint_path, fingerprint, load_checkpoint,
-                          load_classifier, pretrained_squeezenet, save_checkpoint, train_or_load)
+                          load_classifier, mlp_controls, pretrained_squeezenet, save_checkpoint, train_or_load)
+from .flowers import FLOWERS_SETTINGS, FLOWERS_SIZE, flowers17_experiment, flowers17_ready
 from .models import (N_CLASSES, MLP, Normalize, SmallCNN, SqueezeNetClassifier, count_parameters,
                      imagenet_weights_file, replace_head, set_trainable, squeezenet)
 from .training import (as_tensors, evaluate, format_history, predict_proba, random_affine, random_batches, train,
-                       train_epoch, train_mode)
-from .transfer import (BACKBONE_SOURCES, DIGITS_CNN_SETTINGS, FLOWERS_SETTINGS, FLOWERS_SIZE, FT_LR_GRID,
-                       FT_SELECT_K, FT_SETTINGS, FT_STRATEGIES, FT_VERSION, LETTERS, MNIST_HELD_OUT_PER_CLASS, adapt,
-                       backbone_features, digits_cnn, finetune_backbone, finetune_experiment, flowers17_experiment,
-                       flowers17_ready, labelled_subset, letters_squeezenet, mlp_controls, mnist_target_task,
-                       split_pool, train_same_batches, zero_label_accuracy)
+                       train_epoch, train_mode, train_same_batches)
+from .transfer import (BACKBONE_SOURCES, DIGITS_CNN_SETTINGS, FT_LR_GRID, FT_SELECT_K, FT_SETTINGS, FT_STRATEGIES,
+                       FT_VERSION, LETTERS, MNIST_HELD_OUT_PER_CLASS, adapt, backbone_features, digits_cnn,
+                       finetune_backbone, finetune_experiment, labelled_subset, letters_squeezenet, mnist_target_task,
+                       split_pool, zero_label_accuracy)
 
 __all__ = [
     "N_CLASSES", "MLP", "SmallCNN", "Normalize", "SqueezeNetClassifier", "squeezenet", "imagenet_weights_file",

@@ -20,13 +20,13 @@ import torch
 from torch import nn
 
 from .. import config
-from .models import SmallCNN, SqueezeNetClassifier, squeezenet
+from .models import MLP, SmallCNN, SqueezeNetClassifier, squeezenet
 from .training import as_tensors, predict_proba, random_affine, train
 
 __all__ = [
     "CheckpointError", "save_checkpoint", "load_checkpoint", "checkpoint_path", "code_digest", "TRAINING_CODE",
     "fingerprint", "train_or_load", "CNN_SETTINGS",
-    "book_cnn", "SQUEEZE_SETTINGS", "pretrained_squeezenet", "load_classifier",
+    "book_cnn", "SQUEEZE_SETTINGS", "pretrained_squeezenet", "load_classifier", "mlp_controls",
 ]
 
 CHECKPOINT_FORMAT = 1               # bump when the checkpoint contents change meaning
@@ -221,3 +221,19 @@ def load_classifier(kind: str = "cnn", progress: bool = True) -> Callable[[np.nd
 
     predict.model = model  # type: ignore[attr-defined]
     return predict
+
+
+# ----------------------------------------------------------------------------------------------
+# Controls for the MLP-against-CNN comparison
+# ----------------------------------------------------------------------------------------------
+def mlp_controls(progress: bool = True, force: bool = False) -> dict[str, tuple[MLP, dict]]:
+    """Chapter 3's 1024-64-36 :class:`MLP` trained with the small CNN's recipe, so that a table can change
+    one thing per row: ``'adam'`` (the CNN's optimizer and settings, :data:`CNN_SETTINGS`: Adam, weight
+    decay, batch 64, ``budget('cnn_epochs')`` epochs, no augmentation) and ``'adam_augment'`` (the same
+    plus the CNN's random shifts, rotations and scalings, :func:`random_affine`). Each is trained on
+    ``load_book_data('train')`` once and cached; returns ``{name: (model, history)}``."""
+    out = {}
+    for name, augment in (("adam", False), ("adam_augment", True)):
+        out[name] = _train_on_characters(f"mlp_{name}", MLP, dict(CNN_SETTINGS, augment=augment), "cnn_epochs",
+                                         f"MLP ({name.replace('_', ' + ')})", progress, force)
+    return out

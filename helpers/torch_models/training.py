@@ -23,12 +23,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import config
-from .models import count_parameters
+from .models import MLP, count_parameters
 
 __all__ = [
     "as_tensors", "evaluate", "predict_proba", "random_affine", "random_batches", "train_epoch", "train_mode",
     "train",
-    "format_history",
+    "format_history", "train_same_batches",
 ]
 
 
@@ -404,3 +404,58 @@ def _print_rows(epochs: int) -> set[int]:
     """Epoch indices the table shows: all up to 12 epochs, else about 10 evenly spaced + the last."""
     step = max(1, math.ceil(epochs / 10)) if epochs > 12 else 1
     return {i for i in range(epochs) if (i + 1) % step == 0 or i == 0} | {epochs - 1}
+
+
+def train_same_batches(model: MLP, X: np.ndarray, Y: np.ndarray, X_valid: np.ndarray | None = None,
+                       Y_valid: np.ndarray | None = None, *, epochs: int, lr: float, batch_size: int = 32,
+                       rng: np.random.Generator) -> dict:
+    """Chapter 3's training (``helpers.nn.fit`` with cross-entropy and plain SGD) run in PyTorch,
+    batch for batch.
+
+    X: (N, 1024), Y: (N, 36) one-hot, as ``helpers.nn.fit`` takes them (validation likewise).
+    Each epoch draws its batches with ``helpers.nn.get_random_batches(..., rng)``, exactly as
+    ``nn.fit`` does, so the same ``rng`` state gives the same batches in the same order; each batch
+    takes one step ``W -= lr * grad`` of the loss *summed* over the batch, the gradient coming from
+    autograd instead of ``nn.backwards``. Computes in the model's dtype. Returns the history with
+    ``nn.fit``'s keys (``epoch``, ``lr``, ``train_loss``/``valid_loss`` per example,
+    ``train_acc``/``valid_acc``, ``seconds``), the training numbers averaged over the epoch's batches
+    as they were trained.
+    """
+    from .. import nn as npnn
+
+    dtype = _model_dtype(model)
+    X, Y = np.asarray(X), np.asarray(Y)
+    if X.ndim != 2 or Y.shape != (len(X), model.output.out_features):
+        raise ValueError(f"train_same_batches: X must be (N, {model.layer1.in_features}) and Y (N, "
+                         f"{model.output.out_features}) one-hot; got {X.shape} and {Y.shape}")
+    x, y = torch.as_tensor(X).to(dtype), torch.as_tensor(Y.argmax(1))
+    params = list(model.parameters())
+    has_valid = X_valid is not None and Y_valid is not None
+    history: dict[str, list] = {k: [] for k in _HISTORY_KEYS}
+    idx = np.arange(len(X))
+    elapsed = 0.0
+    torch.set_num_threads(_threads(None))
+    model.train()
+    for e in range(int(epochs)):
+        t0 = time.perf_counter()
+        total = correct = 0.0
+        for b, _ in npnn.get_random_batches(idx, idx, batch_size, rng):
+            b = torch.as_tensor(b)
+            logits = model(x[b])
+            loss = F.cross_entropy(logits, y[b], reduction="sum")
+            model.zero_grad(set_to_none=True)
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+            total += float(loss.detach())
+            correct += float((logits.argmax(1) == y[b]).sum())
+        elapsed += time.perf_counter() - t0
+        va_loss = va_acc = float("nan")
+        if has_valid:
+            va_loss, va_acc, _ = evaluate(model, (np.asarray(X_valid).reshape(len(X_valid), -1),
+                                                  np.asarray(Y_valid)))
+        for k, v in zip(_HISTORY_KEYS, (e + 1, lr, total / len(X), correct / len(X), va_loss, va_acc, elapsed)):
+            history[k].append(v)
+    model.eval()
+    return history

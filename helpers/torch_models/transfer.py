@@ -4,10 +4,8 @@ The source task: 36 generated character classes, many images. The target task: r
 handwriting, 10 digit classes, only a few labelled images per class. Helpers, in the order the
 chapter meets them:
 
-- :func:`train_same_batches`: chapter 3's SGD in PyTorch, batch for batch;
 - :func:`mnist_target_task`, :func:`labelled_subset`: the target task;
 - :func:`digits_cnn`: a CNN trained on all target labels;
-- :func:`mlp_controls`: the MLP trained with the CNN's recipe (the controls of the MLP/CNN comparison);
 - :func:`letters_squeezenet`, :func:`finetune_backbone`: the pretrained SqueezeNet (ImageNet weights when
   present locally, else pretrained on the generated letters only, or on all 36 characters);
   :func:`zero_label_accuracy`: the all-characters network's own digit outputs, no digit label used;
@@ -15,8 +13,9 @@ chapter meets them:
   :data:`FT_SETTINGS`) with early stopping on validation digits (:func:`split_pool`), the probe on
   :func:`backbone_features`;
 - :func:`finetune_experiment`: learning rates chosen on the validation digits, then all runs, cached;
-- :func:`flowers17_experiment`: the homework's flowers17 experiment, when the photos and ImageNet weights
-  are on this machine (:func:`flowers17_ready`).
+
+Beside them: ``training.train_same_batches`` (chapter 3's SGD in PyTorch), ``checkpoints.mlp_controls``
+(the MLP with the CNN's recipe) and ``flowers.py`` (the homework's flowers17 experiment).
 """
 from __future__ import annotations
 
@@ -30,78 +29,20 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .. import config
 from .checkpoints import code_digest, fingerprint, pretrained_squeezenet, train_or_load
-from .models import (N_CLASSES, MLP, SmallCNN, SqueezeNetClassifier, imagenet_weights_file, replace_head,
-                     squeezenet)
-from .training import (_HISTORY_KEYS, _make_optimizer, _model_dtype, _threads, as_tensors, evaluate,
-                       predict_proba, random_affine, train, train_epoch, train_mode)
+from .models import N_CLASSES, SmallCNN, SqueezeNetClassifier, imagenet_weights_file, replace_head, squeezenet
+from .training import (_make_optimizer, _threads, as_tensors, evaluate, predict_proba, random_affine, train,
+                       train_epoch, train_mode)
 
 __all__ = [
-    "train_same_batches", "MNIST_HELD_OUT_PER_CLASS", "mnist_target_task", "labelled_subset",
+    "MNIST_HELD_OUT_PER_CLASS", "mnist_target_task", "labelled_subset",
     "DIGITS_CNN_SETTINGS", "digits_cnn", "LETTERS", "letters_squeezenet", "BACKBONE_SOURCES", "finetune_backbone",
     "zero_label_accuracy", "FT_STRATEGIES", "FT_SETTINGS", "FT_LR_GRID", "FT_SELECT_K", "backbone_features",
-    "adapt", "split_pool", "FT_VERSION", "finetune_experiment", "mlp_controls", "FLOWERS_SIZE", "FLOWERS_SETTINGS",
-    "flowers17_ready", "flowers17_experiment",
+    "adapt", "split_pool", "FT_VERSION", "finetune_experiment",
 ]
-
-
-def train_same_batches(model: MLP, X: np.ndarray, Y: np.ndarray, X_valid: np.ndarray | None = None,
-                       Y_valid: np.ndarray | None = None, *, epochs: int, lr: float, batch_size: int = 32,
-                       rng: np.random.Generator) -> dict:
-    """Chapter 3's training (``helpers.nn.fit`` with cross-entropy and plain SGD) run in PyTorch,
-    batch for batch.
-
-    X: (N, 1024), Y: (N, 36) one-hot, as ``helpers.nn.fit`` takes them (validation likewise).
-    Each epoch draws its batches with ``helpers.nn.get_random_batches(..., rng)``, exactly as
-    ``nn.fit`` does, so the same ``rng`` state gives the same batches in the same order; each batch
-    takes one step ``W -= lr * grad`` of the loss *summed* over the batch, the gradient coming from
-    autograd instead of ``nn.backwards``. Computes in the model's dtype. Returns the history with
-    ``nn.fit``'s keys (``epoch``, ``lr``, ``train_loss``/``valid_loss`` per example,
-    ``train_acc``/``valid_acc``, ``seconds``), the training numbers averaged over the epoch's batches
-    as they were trained.
-    """
-    from .. import nn as npnn
-
-    dtype = _model_dtype(model)
-    X, Y = np.asarray(X), np.asarray(Y)
-    if X.ndim != 2 or Y.shape != (len(X), model.output.out_features):
-        raise ValueError(f"train_same_batches: X must be (N, {model.layer1.in_features}) and Y (N, "
-                         f"{model.output.out_features}) one-hot; got {X.shape} and {Y.shape}")
-    x, y = torch.as_tensor(X).to(dtype), torch.as_tensor(Y.argmax(1))
-    params = list(model.parameters())
-    has_valid = X_valid is not None and Y_valid is not None
-    history: dict[str, list] = {k: [] for k in _HISTORY_KEYS}
-    idx = np.arange(len(X))
-    elapsed = 0.0
-    torch.set_num_threads(_threads(None))
-    model.train()
-    for e in range(int(epochs)):
-        t0 = time.perf_counter()
-        total = correct = 0.0
-        for b, _ in npnn.get_random_batches(idx, idx, batch_size, rng):
-            b = torch.as_tensor(b)
-            logits = model(x[b])
-            loss = F.cross_entropy(logits, y[b], reduction="sum")
-            model.zero_grad(set_to_none=True)
-            loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    p -= lr * p.grad
-            total += float(loss.detach())
-            correct += float((logits.argmax(1) == y[b]).sum())
-        elapsed += time.perf_counter() - t0
-        va_loss = va_acc = float("nan")
-        if has_valid:
-            va_loss, va_acc, _ = evaluate(model, (np.asarray(X_valid).reshape(len(X_valid), -1),
-                                                  np.asarray(Y_valid)))
-        for k, v in zip(_HISTORY_KEYS, (e + 1, lr, total / len(X), correct / len(X), va_loss, va_acc, elapsed)):
-            history[k].append(v)
-    model.eval()
-    return history
 
 
 MNIST_HELD_OUT_PER_CLASS = 200   # of the 500 MNIST digits per class; the other 300 are the labelled pool
@@ -540,96 +481,3 @@ def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | 
     with config.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(result))
     return dict(result, path=str(path), cached=False)
-
-
-# ----------------------------------------------------------------------------------------------
-# Controls for the MLP-against-CNN comparison
-# ----------------------------------------------------------------------------------------------
-def mlp_controls(progress: bool = True, force: bool = False) -> dict[str, tuple[MLP, dict]]:
-    """Chapter 3's 1024-64-36 :class:`MLP` trained with the small CNN's recipe, so that a table can change
-    one thing per row: ``'adam'`` (the CNN's optimizer and settings, :data:`CNN_SETTINGS`: Adam, weight
-    decay, batch 64, ``budget('cnn_epochs')`` epochs, no augmentation) and ``'adam_augment'`` (the same
-    plus the CNN's random shifts, rotations and scalings, :func:`random_affine`). Each is trained on
-    ``load_book_data('train')`` once and cached; returns ``{name: (model, history)}``."""
-    from .checkpoints import CNN_SETTINGS, _train_on_characters
-
-    out = {}
-    for name, augment in (("adam", False), ("adam_augment", True)):
-        out[name] = _train_on_characters(f"mlp_{name}", MLP, dict(CNN_SETTINGS, augment=augment), "cnn_epochs",
-                                         f"MLP ({name.replace('_', ' + ')})", progress, force)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# The homework's experiment on the real flowers17 photos (only when the files are present)
-# ----------------------------------------------------------------------------------------------
-FLOWERS_SIZE = 224   # SqueezeNet 1.1's ImageNet input size
-FLOWERS_SETTINGS = dict(batch_size=32, optimizer="adam", schedule="onecycle", lr={"finetune": 3e-4, "scratch": 1e-3},
-                        seed=0)
-
-
-def flowers17_ready(root: str | os.PathLike | None = None, hub_dir: str | os.PathLike | None = None) -> bool:
-    """True when the flowers17 layout (``root/{train,val,test}/<class>/``, default
-    ``data_dir()/'oxford-flowers17'``) and SqueezeNet's ImageNet weights (:func:`imagenet_weights_file`)
-    are both on this machine."""
-    from pathlib import Path
-
-    root = Path(root) if root is not None else config.data_dir() / "oxford-flowers17"
-    return all((root / s).is_dir() for s in ("train", "val", "test")) and imagenet_weights_file(hub_dir).is_file()
-
-
-def flowers17_experiment(root: str | os.PathLike | None = None, *, size: int = FLOWERS_SIZE,
-                         epochs: int | None = None, hub_dir: str | os.PathLike | None = None,
-                         progress: bool = True) -> dict:
-    """The homework's flowers17 experiment: SqueezeNet 1.1 fine-tuned from ImageNet against the same
-    network from scratch, on RGB photos ``size x size`` (default 224, the size the ImageNet weights were
-    trained at; :func:`load_flowers17`), every weight trained, ``budget('flowers_epochs')`` epochs with
-    :data:`FLOWERS_SETTINGS` (Adam, one-cycle, :func:`random_affine` shifts of size/16 pixels) on the
-    'train' split. Each run keeps the weights of its best epoch on 'val' and is scored once on 'test'.
-    Needs the ImageNet weights in the local torch hub cache (nothing is downloaded; ValueError otherwise).
-
-    Returns ``{'acc': {'finetune', 'scratch'} (test accuracy), 'valid_acc' (per epoch), 'best_epoch',
-    'n_train', 'n_valid', 'n_test', 'classes', 'size', 'epochs', 'backbone', 'seconds'}``.
-    """
-    from .. import data
-
-    path = imagenet_weights_file(hub_dir)
-    if not path.is_file():
-        raise ValueError(f"flowers17_experiment: SqueezeNet's ImageNet weights are not at {path}; copy "
-                         f"torchvision's {path.name} there (nothing is downloaded)")
-    epochs = int(config.budget("flowers_epochs") if epochs is None else epochs)
-    (x, y, classes), (xv, yv, _), (xt, yt, _) = (data.load_flowers17(s, root, size=size)
-                                                 for s in ("train", "val", "test"))
-    device = config.torch_device()
-    s = FLOWERS_SETTINGS
-    steps_per_epoch = max(1, len(x) // s["batch_size"])
-    t0 = time.perf_counter()
-    out: dict[str, Any] = dict(acc={}, valid_acc={}, best_epoch={}, n_train=len(x), n_valid=len(xv), n_test=len(xt),
-                               classes=list(classes), size=size, epochs=epochs)
-    for strategy in ("finetune", "scratch"):
-        config.seed_everything(s["seed"])
-        model = squeezenet(len(classes), in_channels=3, small_input=False, hub_dir=hub_dir, verbose=False,
-                           weights="imagenet" if strategy == "finetune" else None).to(device)
-        if strategy == "finetune":
-            out["backbone"] = model.weights_source
-        curve: list[float] = []
-        best: dict[str, Any] = {}
-
-        def on_step(step: int) -> None:
-            if step > 0 and step % steps_per_epoch == 0:
-                curve.append(evaluate(model, (xv, yv), batch_size=64)[1])
-                if curve[-1] > best.get("acc", -1.0):
-                    best.update(acc=curve[-1], epoch=len(curve), state=copy.deepcopy(model.state_dict()))
-
-        _fit_steps(model, torch.as_tensor(x).to(device), torch.as_tensor(y).to(device), steps=epochs * steps_per_epoch,
-                   lr=s["lr"][strategy], batch_size=s["batch_size"], optimizer=s["optimizer"], schedule=s["schedule"],
-                   augment=random_affine(max_shift=size / 16, max_rotate=10, max_scale=0.1), seed=s["seed"],
-                   on_step=on_step)
-        model.load_state_dict(best["state"])
-        out["acc"][strategy] = evaluate(model, (xt, yt), batch_size=64)[1]
-        out["valid_acc"][strategy], out["best_epoch"][strategy] = curve, best["epoch"]
-        if progress:
-            print(f"flowers17, {strategy}: test accuracy {100 * out['acc'][strategy]:.1f}% (best validation epoch "
-                  f"{best['epoch']} of {epochs}, {time.perf_counter() - t0:.0f} s)", flush=True)
-    out["seconds"] = time.perf_counter() - t0
-    return out
