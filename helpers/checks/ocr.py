@@ -452,11 +452,11 @@ def _judge_crop(where: str, crop: Any, box: np.ndarray, bw: np.ndarray) -> int:
     r1, r2, c1, c2 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     side = max(r2 - r1, c2 - c1)
     lo, hi = _training_sizes()
-    if side >= 31:
+    if side > hi:
         raise CheckFailed(f"{where}: the character fills the crop to its edge (its ink is {r2 - r1}x{c2 - c1} of 32x32 "
-                          f"pixels). The training characters keep a margin: the larger side of their ink is "
-                          f"{lo:g} to {hi:g} of 32. Pad the square with paper before resizing (about a third "
-                          "of the box's larger side, so that it takes 24 of 32 pixels).")
+                          f"pixels). The training characters keep a thin margin: the larger side of their ink is "
+                          f"{lo:g} to {hi:g} of 32. Pad the square with a little paper before resizing (a tenth "
+                          f"of the box's larger side, so that it takes {(lo + hi) / 2:g} of 32 pixels).")
     if side < lo - 4:
         raise CheckFailed(f"{where}: the character is only {r2 - r1}x{c2 - c1} of 32x32 pixels; the larger side of "
                           f"the training characters' ink is {lo:g} to {hi:g}. Pad less.")

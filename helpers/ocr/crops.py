@@ -45,7 +45,7 @@ def ink_amount(patch: np.ndarray, core: np.ndarray) -> np.ndarray:
     return amount.astype(np.float32)
 
 
-def crop_to_square(amount: np.ndarray, box: tuple[int, int, int, int], fill: int = 24) -> np.ndarray:
+def crop_to_square(amount: np.ndarray, box: tuple[int, int, int, int], fill: int = 29) -> np.ndarray:
     """Centre a character on a square canvas, its larger side ``fill`` of 32, and resize to 64x64.
 
     amount: (h, w) float32 ink amount around the character (:func:`ink_amount`)

@@ -34,7 +34,7 @@ class LayoutParams:
     line_gap:         box centres further apart than this many character heights start a new line
     stroke_range:     stroke widths (pixels of the 32x32 crop, by :func:`stroke_width`) the crops are brought
                       into; the training characters' 10th-90th percentiles are about 2.2-4.7
-    fill:             the larger side of a character's ink box in the 32x32 crop (the training data: 22-28)
+    fill:             the larger side of a character's ink box in the 32x32 crop (the training data: 27-31)
     normalize_stroke: thicken or thin strokes outside ``stroke_range`` (off: keep the photo's)
     context:          read each word as all letters or all digits, whichever is more likely (:func:`decode`)
     find_sheet:       look for a sheet of paper on a darker surface and read only inside it
@@ -55,7 +55,7 @@ class LayoutParams:
     space_margin: float = 0.25
     line_gap: float = 0.6
     stroke_range: tuple = (2.2, 4.6)
-    fill: int = 24
+    fill: int = 29
     normalize_stroke: bool = True
     context: bool = True
     find_sheet: bool = True
