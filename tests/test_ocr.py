@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from helpers import config, ocr
+from helpers import config, data, ocr
 from helpers.data import CLASSES, styles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,7 +233,8 @@ def test_crops_follow_the_training_convention(page):
     ink = crops < 0.5
     rows, cols = ink.any(2), ink.any(1)
     side = np.maximum(rows.sum(1), cols.sum(1))
-    assert 20 <= np.median(side) <= 28  # the larger side of the ink box, as in the training images
+    lo, hi = data.PARAMS["size"]
+    assert lo - 1 <= np.median(side) <= hi  # the larger side of the ink box, as in the training images
 
 
 def test_context_decoding_settles_letter_digit_confusions():

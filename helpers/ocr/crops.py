@@ -1,7 +1,7 @@
 """Step 5: crops that look like the training data.
 
-The training characters are 32x32, paper about 1 and ink dark, the larger side of the ink box 22-28
-pixels and centred, strokes about three pixels wide. For every character box, :func:`prepare_crops`
+The training characters are 32x32, paper about 1 and ink dark, the larger side of the ink box 27-31
+pixels and centred, strokes about four pixels wide. For every character box, :func:`prepare_crops`
 turns the page's gray levels into an ink amount (:func:`ink_amount`), centres it on a square
 (:func:`crop_to_square`), brings its stroke width into the training range
 (:func:`fit_stroke_width`) and averages 2x2 blocks down to 32x32.
@@ -64,7 +64,7 @@ def crop_to_square(amount: np.ndarray, box: tuple[int, int, int, int], fill: int
     return resize(canvas[m:m + canvas_side, m:m + canvas_side], (64, 64), "bilinear" if canvas_side < 128 else "box")
 
 
-def fit_stroke_width(a64: np.ndarray, stroke_range: tuple[float, float] = (2.2, 4.6)) -> np.ndarray:
+def fit_stroke_width(a64: np.ndarray, stroke_range: tuple[float, float] = (3.0, 5.2)) -> np.ndarray:
     """Thicken (grey dilation) or thin (grey erosion) the strokes of a (64, 64) ink amount whose
     :func:`stroke_width` lies outside ``2 * stroke_range`` (the range is in pixels at 32x32)."""
     from scipy import ndimage

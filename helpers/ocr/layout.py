@@ -54,7 +54,7 @@ class LayoutParams:
     space_gap: float = 0.45
     space_margin: float = 0.25
     line_gap: float = 0.6
-    stroke_range: tuple = (2.2, 4.6)
+    stroke_range: tuple = (3.0, 5.2)
     fill: int = 29
     normalize_stroke: bool = True
     context: bool = True
