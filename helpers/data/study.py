@@ -24,10 +24,9 @@ __all__ = ["REDRAW_ROWS", "redraw_study"]
 # row name -> the settings of V1_PARAMS put back into version 2 (empty: version 2 itself)
 REDRAW_ROWS: dict[str, tuple[str, ...]] = {
     "version 2 (this book)": (),
-    "v1 framing: ink box 22-28 px": ("size", "shift"),
-    "v1 pen and paper: thinner, blurred, grey, noisy": ("pen", "font_width", "font_width_mix", "blur",
-                                                         "background_drop", "noise"),
-    "v1 bending: elastic 0-1.5 px": ("elastic",),
+    "v1 framing": ("size", "shift"),
+    "v1 pen and paper": ("pen", "font_width", "font_width_mix", "blur", "background_drop", "noise"),
+    "v1 bending": ("elastic",),
     "all of v1's settings": tuple(V1_PARAMS),
 }
 
