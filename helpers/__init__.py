@@ -2,7 +2,9 @@
 
 The map of the package, one idea a file, in the homework's vocabulary (chapter in brackets):
 
-    config.py          run settings: BOOK_MODE (quick/full), budgets, seeds, data cache, torch device
+    config.py          run settings: BOOK_MODE (quick/full), BOOK_SEED, budgets, seeds, data cache, torch device
+    claims.py          claim(): outcome claims checked and recorded with their margin
+    margins.py         the margin report: python -m helpers claims --seeds 0 1 2 [--full]
     nn.py              the from-scratch numpy network: sigmoid, softmax, initialize_weights, forward,
                        backwards, compute_loss_and_acc, get_random_batches, train_epoch, the gradient checker  [2, 3]
     mlp.py             the chapter-3 network trained once and cached; confusions, weight mosaics      [3]
@@ -45,5 +47,5 @@ The map of the package, one idea a file, in the homework's vocabulary (chapter i
 
 Modules are imported lazily so that ``import helpers`` stays cheap (no torch import).
 """
-__all__ = ["config", "interactive", "nn", "mlp", "data", "ocr", "compression", "torch_models", "plots",
+__all__ = ["config", "claims", "interactive", "nn", "mlp", "data", "ocr", "compression", "torch_models", "plots",
            "checks", "student"]

@@ -38,7 +38,14 @@ def add_student(subparsers) -> None:
     add_cli(subparsers)
 
 
-SUBCOMMANDS = [add_data, add_ocr, add_student]
+def add_claims(subparsers) -> None:
+    """``python -m helpers claims --seeds 0 1 2 [--full]``: every claim's margin over several seeds."""
+    from .margins import add_cli
+
+    add_cli(subparsers)
+
+
+SUBCOMMANDS = [add_data, add_ocr, add_student, add_claims]
 
 
 def build_parser() -> argparse.ArgumentParser:

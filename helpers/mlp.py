@@ -153,7 +153,7 @@ def mlp_cache_path(settings: dict, train, valid) -> Path:
     key = {"settings": settings, "train": [train.source, len(train)], "valid": [valid.source, len(valid)],
            "data": _fingerprint(train, valid)}
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    return config.data_dir() / f"mlp_ch3_{digest}.npz"
+    return config.cache_dir() / f"mlp_ch3_{digest}.npz"
 
 
 def default_snapshot_epochs(epochs: int) -> list[int]:
@@ -269,7 +269,7 @@ def train_mlp(*, lr: float | None = None, epochs: int | None = None, batch_size:
             return _load_cached(path)
         except ModelFileError as exc:
             warnings.warn(f"train_mlp: ignoring the damaged cache file and training again: {exc}", stacklevel=2)
-    rng = np.random.default_rng(settings["seed"])
+    rng = np.random.default_rng(config.seeded(settings["seed"]))
     params = nn.build_mlp(list(CH3_SIZES), list(CH3_ACTIVATIONS), rng=rng, dtype=np.float32)
     if progress:
         print(f"training {'-'.join(map(str, CH3_SIZES))} (lr {settings['lr']:g}, batch {settings['batch_size']}, "

@@ -13,7 +13,10 @@
   sources offered for download.
 - Gives each figure's image its caption as alt text (myst-nb would use the image's file path,
   which a screen reader reads out as a hash).
-- Gives every BOOK_MODE its own jupyter-cache folder, keyed also by a hash of ``helpers/``
+- Collects every claim (:mod:`helpers.claims`) from the executed notebooks, cached or not, into
+  ``_build/claims.json`` (and ``claims.json`` in the site), and puts the tightest margins into the
+  results page where it has a ``claims-table`` div.
+- Gives every BOOK_MODE and BOOK_SEED its own jupyter-cache folder, keyed also by a hash of ``helpers/``
   and ``requirements.txt`` (and the benchmark figures the performance page reads): jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
   package would not re-execute the chapters that import it.
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the build imports helpers.student (no heavy imports)
     sys.path.insert(0, str(ROOT))
 
+from helpers import claims as book_claims  # noqa: E402
 from helpers.student import BEGIN, clear_solutions, strip_solutions, student_notebook  # noqa: E402
 
 
@@ -67,12 +71,15 @@ def _static_changes_rebuild(app, config) -> None:
 
 
 def _cache_path(app, config) -> None:
-    mode = os.environ.get("BOOK_MODE", "full").strip().lower() or "full"
+    from helpers import config as book_config
+
+    mode = book_config.mode()
+    seed = book_config.book_seed()
     base = ROOT / "_build" / ".jupyter_cache"
-    path = base / f"{mode}-{code_fingerprint()}"
-    # keep one cache per mode: drop stale fingerprints of this mode
+    path = base / f"{mode}-seed{seed}-{code_fingerprint()}"
+    # keep one cache per mode and seed: drop stale fingerprints of this mode and seed
     if base.exists():
-        for old in base.glob(f"{mode}-*"):
+        for old in base.glob(f"{mode}-seed{seed}-*"):
             if old != path and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
     config.nb_execution_cache_path = str(path)
@@ -260,6 +267,87 @@ def _figure_alt(app, doctree, docname) -> None:
                 img["alt"] = text
 
 
+RESULTS_DOC = "book/results"
+TIGHTEST = 12  # rows of the results page's table of tightest margins
+
+
+def executed_claims(app) -> list[dict]:
+    """Every claim glued into the executed notebooks of this build (``jupyter_execute``), one record
+    per claim id, tagged with its notebook. Cached notebooks count too: their outputs are written there."""
+    import json
+
+    out = []
+    folder = Path(app.outdir).parent / "jupyter_execute"
+    for f in sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []:
+        try:
+            nb = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for rec in book_claims.latest(book_claims.from_notebook(nb)):
+            rec["notebook"] = str(f.relative_to(folder).with_suffix(""))
+            out.append(rec)
+    return out
+
+
+def _results_outdated(app, env, added, changed, removed):
+    """The results page shows claims of every chapter: rewrite it on every build."""
+    return [RESULTS_DOC] if RESULTS_DOC in env.found_docs else []
+
+
+def _claims_table(app, doctree, docname) -> None:
+    """Replace the results page's ``claims-table`` div by the tightest margins of this build's claims."""
+    if docname != RESULTS_DOC:
+        return
+    from docutils import nodes
+
+    holders = [n for n in doctree.findall(nodes.container) if "claims-table" in n.get("classes", [])]
+    if not holders:
+        return
+    recs = executed_claims(app)
+    checked = [r for r in recs if r["passed"] is not None]
+    tight = sorted(checked, key=book_claims.relative_margin)[:TIGHTEST]
+    head = ["claim", "chapter", "measured", "bound", "margin"]
+    rows = [[r["id"], r["notebook"].split("/")[-1], f"{r['value']:.4g}", f"{r['op']} {r['bound']:.4g}",
+             f"{r['margin']:+.3g} ({100 * book_claims.relative_margin(r):+.1f}%)"] for r in tight]
+    table = nodes.table(classes=["claims-margins"])
+    group = nodes.tgroup(cols=len(head))
+    table += group
+    group += [nodes.colspec(colwidth=1) for _ in head]
+
+    def row(cells):
+        r = nodes.row()
+        for c in cells:
+            r += nodes.entry("", nodes.paragraph(text=c))
+        return r
+
+    thead, tbody = nodes.thead(), nodes.tbody()
+    thead += row(head)
+    tbody += [row(r) for r in rows]
+    group += [thead, tbody]
+    n_fail = sum(r["passed"] is False for r in recs)
+    summary = nodes.paragraph(text=(
+        f"{len(recs)} claims in this build ({len(checked)} checked, {len(recs) - len(checked)} recorded only: "
+        f"full-mode claims in a quick build); {n_fail} failing. The {len(rows)} tightest, by margin as a share "
+        "of the bound:"))
+    for h in holders:
+        h.replace_self([summary, table] if rows else [summary])
+
+
+def _write_claims(app, exception) -> None:
+    """``_build/claims.json`` (and ``claims.json`` in the site): every claim of the build with its margin."""
+    if exception is not None or app.builder.format != "html":
+        return
+    import json
+
+    from helpers import config as book_config
+
+    recs = executed_claims(app)
+    body = json.dumps({"mode": book_config.mode(), "seed": book_config.book_seed(), "claims": recs}, indent=1)
+    for target in (Path(app.outdir).parent / "claims.json", Path(app.outdir) / "claims.json"):
+        with book_config.atomic_path(target) as tmp:
+            tmp.write_text(body, encoding="utf-8")
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
     app.connect("config-inited", _cache_path, priority=100)
@@ -267,9 +355,12 @@ def setup(app):
     app.connect("config-inited", _solutions, priority=100)
     app.connect("config-inited", _static_changes_rebuild, priority=100)
     app.connect("build-finished", _strip_downloads)
+    app.connect("build-finished", _write_claims)
+    app.connect("env-get-outdated", _results_outdated)
+    app.connect("doctree-resolved", _claims_table)
     app.connect("doctree-resolved", _figure_alt)
     app.connect("doctree-resolved", _student_pages)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("html-page-context", _generic_icon, priority=900)
     # env_version: bump when a doctree hook here changes, so cached environments are rebuilt
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 3}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 4}

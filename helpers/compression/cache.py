@@ -140,7 +140,7 @@ def autoencoder_cache_path(settings: dict, X: np.ndarray, X_valid: np.ndarray | 
              "snap": None if X_snapshot is None else fingerprint(X_snapshot),
              "snapshot_epochs": sorted(int(e) for e in snapshot_epochs), "code": code_digest()}
     tag = "-".join(str(v) for v in settings["sizes"])
-    return config.data_dir() / "autoencoders" / f"ae_{tag}-{_key(settings, extra)}.npz"
+    return config.cache_dir() / "autoencoders" / f"ae_{tag}-{_key(settings, extra)}.npz"
 
 
 def _save_autoencoder(path: Path, params: dict, history: dict, settings: dict) -> None:
@@ -216,7 +216,7 @@ def train_or_load_autoencoder(X: Any, X_valid: Any = None, *, settings: dict | N
                 print(f"loaded the trained autoencoder from {path.name} (delete it to retrain)")
             history.update(cached=True, path=str(path))
             return params, history
-    rng = np.random.default_rng(int(s["seed"]))
+    rng = np.random.default_rng(config.seeded(int(s["seed"])))
     params = build_autoencoder(s["sizes"], s["activations"], rng)
     t0 = time.perf_counter()
     history = train_autoencoder(params, X, X_valid, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],

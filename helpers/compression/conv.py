@@ -120,7 +120,7 @@ def train_conv_autoencoder(model: Any, X: Any, X_valid: Any = None, *, epochs: i
         model.to(dev)
         x = _images(X, "train_conv_autoencoder").to(dev)
         xv = None if X_valid is None else np.asarray(X_valid, dtype=np.float32).reshape(len(X_valid), -1)
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = config.torch_generator(int(seed))
         steps = int(epochs) * ((len(x) + batch_size - 1) // batch_size)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)

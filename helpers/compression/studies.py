@@ -88,8 +88,8 @@ def linear_autoencoder_study(X: Any, pca: PCA, *, epochs: int, lr: float, batch_
     c64 = centred.astype(np.float64)
     V = pca.components.astype(np.float64)
     best = float(np.mean(np.sum((c64 - c64 @ V.T @ V) ** 2, axis=1)))   # PCA's error, in float64
-    params = build_autoencoder([D, k, D], ["linear", "linear"], rng=seed)
-    rng = np.random.default_rng(seed)
+    params = build_autoencoder([D, k, D], ["linear", "linear"], rng=config.seeded(seed))
+    rng = np.random.default_rng(config.seeded(seed))
 
     def measure() -> tuple[float, float]:
         rec = nn.predict(centred, params).astype(np.float64)

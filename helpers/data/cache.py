@@ -45,7 +45,7 @@ def cache_path(split: str, n_per_class: int | None = None, seed: int = 0) -> Pat
     """Where :func:`load_characters` caches a split: the file name hashes every generator setting."""
     n = generator._n_per_class(split, n_per_class)
     key = hashlib.sha1(json.dumps(_settings(split, n, seed), sort_keys=True).encode()).hexdigest()[:10]
-    return config.data_dir() / f"chars_{split}_{n}x36_seed{seed}_{key}.npz"
+    return config.cache_dir() / f"chars_{split}_{n}x36_seed{seed}_{key}.npz"
 
 
 def load_characters(split: str, n_per_class: int | None = None, seed: int = 0, *,

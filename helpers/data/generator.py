@@ -98,7 +98,7 @@ def _n_per_class(split: str, n_per_class: int | None) -> int:
 def _split_rng(split: str, seed: int) -> np.random.Generator:
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.default_rng([int(seed), SPLITS.index(split), 36_2017])
+    return np.random.default_rng([config.seeded(int(seed)), SPLITS.index(split), 36_2017])
 
 
 def _choose_styles(names: list[str], n: int, rng: np.random.Generator) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .. import config
 from .evaluate import char_accuracy
 from .pages import TestPage, make_test_page
 
@@ -56,7 +57,7 @@ def make_hard_pages(kinds: Sequence[str] = HARD_KINDS, per_kind: int = 3, size: 
     out = []
     for k, kind in enumerate(kinds):
         for i in range(per_kind):
-            rng = np.random.default_rng([seed, k, i, 15])
+            rng = np.random.default_rng([config.seeded(seed), k, i, 15])
             idx = rng.choice(len(HARD_TEXTS), size=int(rng.integers(3, 6)), replace=False)
             opts = hard_page_options(kind, rng)
             out.append((kind, make_test_page(1000 * seed + 10 * k + i, size, lines=[HARD_TEXTS[j] for j in idx],

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import config
 from ..data import CLASSES
 from .images import resize
 
@@ -159,7 +160,7 @@ without them are identical to earlier versions of this function.
     H, W = int(size[0]), int(size[1])
     if H < 64 or W < 64:
         raise ValueError(f"size must be at least (64, 64), got {size}")
-    rng = np.random.default_rng([int(seed), 4_2017])
+    rng = np.random.default_rng([config.seeded(int(seed)), 4_2017])
     text = [" ".join(str(s).upper().split()) for s in lines] if lines is not None else random_lines(rng)
     bad = sorted({c for s in text for c in s if c != " " and c not in CLASSES})
     if bad:

@@ -100,7 +100,7 @@ def checkpoint_path(name: str, settings: dict, model: nn.Module) -> Path:
     the training code (:func:`code_digest`), so a change to any of them means a new checkpoint."""
     if not name or any(c in name for c in "/\\ "):
         raise ValueError(f"checkpoint name must be a non-empty word without slashes or spaces, got {name!r}")
-    return config.data_dir() / "torch" / f"{name}-{config.mode()}-{_settings_key(settings, model)}.pt"
+    return config.cache_dir() / "torch" / f"{name}-{config.mode()}-{_settings_key(settings, model)}.pt"
 
 
 def fingerprint(*datasets: Any) -> str:

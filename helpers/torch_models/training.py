@@ -225,7 +225,7 @@ def train(model: nn.Module, train_data: Any, valid_data: Any = None, epochs: int
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(_threads(threads))
     config.seed_everything(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = config.torch_generator(seed)
 
     dtype = _model_dtype(model)
     x, y = as_tensors(train_data)

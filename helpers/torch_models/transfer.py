@@ -57,7 +57,7 @@ def mnist_target_task(seed: int = 0):
     from .. import data
 
     mnist = data.load_mnist_digits()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.seeded(seed))
     pool_idx, held_idx = [], []
     for d in range(10):
         idx = rng.permutation(np.flatnonzero(mnist.labels == 26 + d))
@@ -81,7 +81,7 @@ def labelled_subset(pool: Any, k: int, seed: int = 0, n_classes: int | None = No
     n_classes = int(labels.max()) + 1 if n_classes is None else n_classes
     if int(k) != k or k < 1:
         raise ValueError(f"labelled_subset: k must be a positive integer (labels per class), got {k!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.seeded(seed))
     chosen = []
     for c in range(n_classes):
         idx = np.flatnonzero(labels == c)
@@ -232,7 +232,7 @@ def _fit_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int
     over :func:`_step_batches`); ``on_step(step)`` after each step (and for step 0).
     Returns the training loss of every step."""
     config.seed_everything(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = config.torch_generator(seed)
     torch.set_num_threads(_threads(None))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _make_optimizer(optimizer, params, lr, 0.9, weight_decay)
@@ -365,7 +365,7 @@ def adapt(strategy: str, backbone: SqueezeNetClassifier, train_set: Any, eval_se
 def split_pool(pool: Any, per_class: int, seed: int = 7) -> tuple[Any, Any]:
     """``(labelled, validation)``: ``per_class`` images per class of ``pool`` set aside for choosing
     learning rates and stopping early, and the rest, where the training labels are drawn from."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.seeded(seed))
     valid_idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(pool.labels == c))[:int(per_class)]
                                         for c in range(int(pool.labels.max()) + 1)]))
     rest = np.setdiff1d(np.arange(len(pool)), valid_idx)
@@ -435,7 +435,7 @@ def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | 
                     seeds=n_seeds, steps=steps, strategies=list(strategies), backbone=weights,
                     data=fingerprint(labelled, valid_set, eval_set), code=code_digest())
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
-    path = config.data_dir() / "torch" / f"finetune-{config.mode()}-{key}.json"
+    path = config.cache_dir() / "torch" / f"finetune-{config.mode()}-{key}.json"
     result = None if force else _read_results(path, progress)
     if result is not None:
         return dict(result, path=str(path), cached=True)
