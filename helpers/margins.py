@@ -26,9 +26,29 @@ NOTEBOOKS = ["data", "01_softmax", "02_backprop", "03_mlp_training", "04_ocr", "
              "06_pytorch_finetuning"]
 
 
-def run_notebook(path: Path, env: dict[str, str], timeout: int = 3600) -> tuple[float, str | None]:
+def cell_seconds(nb) -> list[tuple[int, float, str]]:
+    """``(code cell number, seconds, first line)`` of every executed code cell, from the timings nbclient
+    records in each cell's metadata (``execution``), slowest first."""
+    from datetime import datetime
+
+    out = []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):
+        t = cell.get("metadata", {}).get("execution", {})
+        start, end = t.get("iopub.execute_input"), t.get("shell.execute_reply")
+        if start and end:
+            sec = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            out.append((i, sec, first[:70]))
+    return sorted(out, key=lambda r: -r[1])
+
+
+def run_notebook(path: Path, env: dict[str, str], timeout: int = 3600,
+                 timings: list | None = None) -> tuple[float, str | None]:
     """Execute one notebook (in its own folder) with ``env`` added to the kernel's environment.
-    Returns ``(seconds, error)``; error is None when every cell ran."""
+    Returns ``(seconds, error)``; error is None when every cell ran. ``timings``, when given, receives
+    :func:`cell_seconds` of the run."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -45,6 +65,8 @@ def run_notebook(path: Path, env: dict[str, str], timeout: int = 3600) -> tuple[
         lines = [ln for ln in str(exc).splitlines() if ln.strip()]
         error = next((ln for ln in reversed(lines) if "Error" in ln), lines[-1] if lines else "error")
     finally:
+        if timings is not None:
+            timings.extend(cell_seconds(nb))
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -69,8 +91,11 @@ def run_report(seeds: list[int], mode: str, notebooks: list[str], out: Path, kee
             env = {"BOOK_MODE": mode, "BOOK_SEED": str(seed), "BOOK_CACHE_DIR": str(cache), "BOOK_CLAIMS": "record",
                    "BOOK_CLAIMS_LOG": str(log), "BOOK_NOTEBOOK": name}
             print(f"seed {seed}, {mode}: {name} ...", flush=True)
-            seconds, error = run_notebook(root / f"{name}.ipynb", env)
-            report["runs"].append({"seed": seed, "notebook": name, "seconds": round(seconds, 1), "error": error})
+            cells: list = []
+            seconds, error = run_notebook(root / f"{name}.ipynb", env, timings=cells)
+            report["runs"].append({"seed": seed, "notebook": name, "seconds": round(seconds, 1), "error": error,
+                                   "slowest_cells": [dict(cell=i, seconds=round(t, 1), source=src)
+                                                     for i, t, src in cells[:5]]})
             print(f"  {seconds:.0f} s" + (f"  ERROR: {error}" if error else ""), flush=True)
         if log.exists():
             report["claims"] += [json.loads(line) for line in log.read_text().splitlines() if line.strip()]

@@ -114,19 +114,21 @@ def resolve_model(model: str) -> str:
     return "cnn" if importlib.util.find_spec("torch") is not None else "mlp"
 
 
-def load_classifier(model: str = "best", progress: bool = True) -> Classifier:
+def load_classifier(model: str = "best", progress: bool = True, seed: int = 0) -> Classifier:
     """A trained character classifier ``f(images (N, 32, 32) float32 ink dark) -> (N, 36) probs``.
 
     model: 'mlp' (chapter 3's numpy 1024-64-36, :func:`helpers.mlp.chapter3_mlp`), 'cnn' (chapter 6's
            small CNN, :func:`helpers.torch_models.load_classifier`) or 'best' (the CNN when PyTorch is
            installed, else the MLP). Trains and caches the model on first use (progress bars on stderr).
+    seed: the training seed (initial weights, batch order); 0 is the book's model, others show the spread.
     The returned function has an attribute ``model_name``.
     """
     name = resolve_model(model)
     if name == "mlp":
         from .. import mlp, nn
 
-        params, _info = mlp.chapter3_mlp(progress=progress)
+        params, _info = mlp.chapter3_mlp(progress=progress) if seed == 0 else mlp.train_mlp(seed=seed,
+                                                                                               progress=progress)
 
         def classify(images: np.ndarray) -> np.ndarray:
             images = np.asarray(images, dtype=np.float32)
@@ -134,7 +136,7 @@ def load_classifier(model: str = "best", progress: bool = True) -> Classifier:
     else:
         from .. import torch_models
 
-        classify = torch_models.load_classifier("cnn", progress=progress)
+        classify = torch_models.load_classifier("cnn", progress=progress, seed=seed)
     classify.model_name = name  # type: ignore[attr-defined]
     return classify
 

@@ -178,11 +178,13 @@ def _train_on_characters(name: str, build_fn: Callable[[], nn.Module], settings:
     return train_or_load(name, build_fn, fit, s, force=force, verbose=progress)
 
 
-def book_cnn(progress: bool = True, force: bool = False) -> tuple[SmallCNN, dict]:
+def book_cnn(progress: bool = True, force: bool = False, seed: int = 0) -> tuple[SmallCNN, dict]:
     """The :class:`SmallCNN` trained on ``load_book_data('train')`` (validated on 'valid') for
     ``budget('cnn_epochs')`` epochs with :data:`CNN_SETTINGS` (Adam, random small shifts,
-    rotations and scalings), cached by :func:`train_or_load`. Used by chapter 6 and ``ocr --model cnn``."""
-    return _train_on_characters("cnn_chars", SmallCNN, CNN_SETTINGS, "cnn_epochs", "SmallCNN", progress, force)
+    rotations and scalings), cached by :func:`train_or_load`. Used by chapter 6 and ``ocr --model cnn``.
+    seed: the training seed (initial weights, batch order, augmentation); 0 is the book's CNN."""
+    return _train_on_characters("cnn_chars", SmallCNN, dict(CNN_SETTINGS, seed=int(seed)), "cnn_epochs", "SmallCNN",
+                                progress, force)
 
 
 SQUEEZE_SETTINGS = dict(lr=1e-3, batch_size=64, optimizer="adam", schedule="onecycle", augment=True, seed=0)
@@ -199,7 +201,7 @@ def pretrained_squeezenet(progress: bool = True, force: bool = False) -> tuple[S
                                 "SqueezeNet 1.1", progress, force)
 
 
-def load_classifier(kind: str = "cnn", progress: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+def load_classifier(kind: str = "cnn", progress: bool = True, seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
     """A character classifier for text extraction: ``predict(images) -> probs``.
 
     kind: 'cnn' (:func:`book_cnn`, loaded from the cache or trained now, about a minute in full
@@ -210,7 +212,7 @@ def load_classifier(kind: str = "cnn", progress: bool = True) -> Callable[[np.nd
     if kind != "cnn":
         raise ValueError(f"load_classifier: unknown kind {kind!r}; available: 'cnn' "
                          "(the numpy MLP is helpers.mlp.chapter3_mlp)")
-    model, _ = book_cnn(progress=progress)
+    model, _ = book_cnn(progress=progress, seed=seed)
 
     def predict(images: np.ndarray) -> np.ndarray:
         images = np.asarray(images, dtype=np.float32)
