@@ -9,7 +9,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from helpers import compression as C
-from helpers import nn
+from helpers import config, nn
 
 
 def rng(seed=0):
@@ -249,7 +249,7 @@ def test_cache_round_trip(data_dir):
     _, h3 = C.train_or_load_autoencoder(X, X[:10], settings=dict(s, lr=2e-3), verbose=False)
     _, h4 = C.train_or_load_autoencoder(X[1:], X[:10], settings=s, verbose=False)
     assert len({h1["path"], h3["path"], h4["path"]}) == 3
-    assert not [f for f in (data_dir / "autoencoders").iterdir() if ".tmp" in f.name]
+    assert not [f for f in (config.cache_dir() / "autoencoders").iterdir() if ".tmp" in f.name]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])

@@ -247,7 +247,7 @@ def test_checkpoint_round_trip_and_train_or_load(tmp_path):
                                rtol=0, atol=0)
     _, h3 = tm.train_or_load("tiny", lambda: tm.SmallCNN(4), fit, {"epochs": 1, "seed": 1}, verbose=False)
     assert len(calls) == 2 and h3["checkpoint"] != h1["checkpoint"]
-    assert not list((config.data_dir() / "torch").glob(".*"))  # no temporary files left behind
+    assert not list((config.cache_dir() / "torch").glob(".*"))  # no temporary files left behind
 
 
 def test_load_classifier_cnn_trains_once_then_loads(monkeypatch, capsys):
