@@ -20,7 +20,7 @@ def rng(seed=0):
 def data_dir(tmp_path, monkeypatch):
     """A private cache directory (config.data_dir() reads BOOK_DATA_DIR on every call)."""
     monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path))
-    return tmp_path
+    return config.cache_dir()   # tmp_path itself, or tmp_path/seed<N> under BOOK_SEED=N
 
 
 def small_images(n=60, d=64, seed=0):
@@ -249,7 +249,7 @@ def test_cache_round_trip(data_dir):
     _, h3 = C.train_or_load_autoencoder(X, X[:10], settings=dict(s, lr=2e-3), verbose=False)
     _, h4 = C.train_or_load_autoencoder(X[1:], X[:10], settings=s, verbose=False)
     assert len({h1["path"], h3["path"], h4["path"]}) == 3
-    assert not [f for f in (config.cache_dir() / "autoencoders").iterdir() if ".tmp" in f.name]
+    assert not [f for f in (data_dir / "autoencoders").iterdir() if ".tmp" in f.name]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
@@ -461,8 +461,9 @@ def test_subspace_overlap_and_projection_error():
 def test_linear_autoencoder_finds_pcas_subspace():
     X = small_images(n=200, d=32, seed=3) + rng(4).uniform(0, 0.05, (200, 32)).astype(np.float32)
     pca = C.fit_pca(X).truncate(3)
-    out = C.linear_autoencoder_study(X, pca, epochs=40, lr=3e-3, batch_size=20)
-    assert out["epoch"] == list(range(1, 41)) and len(out["overlap"]) == len(out["error_ratio"]) == 40
+    # 60 epochs: at 40 one start in eight (BOOK_SEED 2) was still at overlap 0.981; at 60 all eight > 0.9997
+    out = C.linear_autoencoder_study(X, pca, epochs=60, lr=3e-3, batch_size=20)
+    assert out["epoch"] == list(range(1, 61)) and len(out["overlap"]) == len(out["error_ratio"]) == 60
     assert out["random_overlap"] == 3 / 32
     assert min([out["error_ratio0"]] + out["error_ratio"]) >= 1 - 1e-6   # never better than PCA (the theorem)
     assert out["overlap"][-1] > 0.99 > out["overlap0"] and out["error_ratio"][-1] < min(1.1, out["error_ratio0"] / 10)

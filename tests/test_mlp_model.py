@@ -21,7 +21,7 @@ def tiny_set(split: str, n_per_class: int = 4, seed: int = 0, noise: float = 0.1
 def cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path))
     monkeypatch.setitem(config.BUDGETS, "mlp_epochs", (3, 3, "test"))
-    return tmp_path
+    return config.cache_dir()   # tmp_path itself, or tmp_path/seed<N> under BOOK_SEED=N
 
 
 def small_net(seed=0):
@@ -85,14 +85,14 @@ def test_training_reduces_loss_and_keeps_snapshots(cache_dir):
     assert info["source"] == train.source and info["n_train"] == len(train) and not info["cached"]
     snaps = info["snapshots"]
     assert snaps["epochs"][0] == 0 and snaps["epochs"][-1] == 6 and snaps["W"].shape == (len(snaps["epochs"]), 1024, 64)
-    init = nn.build_mlp(list(mlp.CH3_SIZES), list(mlp.CH3_ACTIVATIONS), rng=np.random.default_rng(0))
+    init = nn.build_mlp(list(mlp.CH3_SIZES), list(mlp.CH3_ACTIVATIONS), rng=config.rng(0))
     assert np.array_equal(snaps["W"][0], init["Wlayer1"])  # epoch 0 = initialization (seed 0)
     assert np.array_equal(snaps["W"][-1], params["Wlayer1"])
 
 
 def test_initial_loss_is_about_ln36(cache_dir):
     train = tiny_set("train")
-    params = nn.build_mlp(list(mlp.CH3_SIZES), list(mlp.CH3_ACTIVATIONS), rng=np.random.default_rng(0))
+    params = nn.build_mlp(list(mlp.CH3_SIZES), list(mlp.CH3_ACTIVATIONS), rng=config.rng(0))
     loss, acc = nn.compute_loss_and_acc(train.Y, nn.predict(train.X, params))
     assert acc < 0.1 and abs(loss / len(train) / np.log(36) - 1) < 0.1  # within 10% of ln 36 per example
 
