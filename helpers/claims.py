@@ -34,7 +34,7 @@ from . import config
 OPS = {">": lambda v, b: v > b, ">=": lambda v, b: v >= b, "<": lambda v, b: v < b, "<=": lambda v, b: v <= b}
 GLUE_PREFIX = "claim:"
 
-__all__ = ["Claim", "ClaimError", "claim", "records", "margin_of", "relative_margin", "OPS"]
+__all__ = ["Claim", "ClaimError", "claim", "records", "margin_of", "relative_margin", "spread", "OPS"]
 
 
 class ClaimError(AssertionError):
@@ -115,6 +115,19 @@ def claim(claim_id: str, value: Any, op: str, bound: Any, text: str = "", *, ful
             "  A claim about a training outcome must hold for every seed and machine: measure its margin "
             "with `python -m helpers claims --seeds 0 1 2`, then restate it (over seeds, full mode only) or drop it.")
     return v
+
+
+def spread(values, fmt: str = "{:.1%}") -> str:
+    """A result measured over several seeds as the book prints it: ``"82.2% (80.9-83.0, 3 seeds)"``
+    (mean, then range); one value prints alone."""
+    vals = [float(v) for v in values]
+    if not vals:
+        raise ValueError("spread: no values")
+    mean = sum(vals) / len(vals)
+    if len(vals) == 1:
+        return fmt.format(mean)
+    lo, hi = fmt.format(min(vals)), fmt.format(max(vals))
+    return f"{fmt.format(mean)} ({lo.rstrip('%')}–{hi}, {len(vals)} seeds)"
 
 
 def records() -> list[Claim]:

@@ -36,6 +36,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "chars_train_per_class": (40, 300, "generated training images per class (NIST36: 300)"),
     "chars_valid_per_class": (15, 100, "generated validation images per class (NIST36: 100)"),
     "chars_test_per_class": (15, 50, "generated test images per class (NIST36: 50)"),
+    "spread_seeds": ([0, 1], [0, 1, 2], "training seeds behind each headline result's spread (chapters 3, 4, 6; 0 is the book's model)"),
     "redraw_seeds": ([0], [0, 1, 2], "MLP seeds per row of the data chapter's generator study (v2 against v1 settings)"),
     # interactive figures (helpers.interactive)
     "max_frames": (24, 60, "most pre-rendered frames per static interactive figure"),
