@@ -162,6 +162,21 @@ def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seeded(seed))
 
 
+@contextmanager
+def seeds_as_written() -> Iterator[None]:
+    """Inside this block every seed is used as written, whatever ``BOOK_SEED`` says: the exercises'
+    checks grade every reader on the same cases (their pages were chosen to have a known answer)."""
+    old = os.environ.get("BOOK_SEED")
+    os.environ["BOOK_SEED"] = "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("BOOK_SEED", None)
+        else:
+            os.environ["BOOK_SEED"] = old
+
+
 def torch_generator(seed: int):
     """A ``torch.Generator`` seeded with :func:`seeded` ``(seed)`` (batch order, augmentation draws)."""
     import torch

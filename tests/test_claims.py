@@ -212,3 +212,17 @@ def test_the_margin_report_runs_a_notebook_per_seed_from_a_cold_cache(tmp_path, 
     assert [(c["seed"], c["passed"]) for c in report["claims"]] == [(0, True), (1, False)]
     assert json.loads((tmp_path / "report.json").read_text())["claims"] == report["claims"]
     assert margins.failures(report) == ["t.seed (seed 1)"]
+
+
+def test_the_exercise_checks_grade_every_seed_on_the_same_cases(monkeypatch):
+    monkeypatch.setenv("BOOK_SEED", "3")
+    with config.seeds_as_written():
+        assert config.seeded(5) == 5
+    assert config.seeded(5) == 5 + 3 * config.SEED_STRIDE   # restored after the block
+    from helpers.checks import ocr as ocr_checks
+
+    ocr_checks._page.cache_clear()
+    page3 = ocr_checks._page()[0]
+    monkeypatch.setenv("BOOK_SEED", "0")
+    ocr_checks._page.cache_clear()
+    assert np.array_equal(ocr_checks._page()[0].image, page3.image)

@@ -130,7 +130,7 @@ def test_a_classifier_of_the_wrong_shape_is_a_clear_error(pages):
     with pytest.raises(ValueError, match=r"classifier returned shape \(\d+, 10\); expected \(N, 36\)"):
         ocr.read_page(page.image, lambda x: np.full((len(x), 10), 0.1))
     with pytest.raises(ValueError, match=r"classifier returned shape \(36, \d+\)"):
-        ocr.read_page(page.image, lambda x: constant_classifier(x).T)
+        ocr.read_page(page.image, lambda x: np.full((36, len(x) + 1), 1 / 36))   # (36, N): never (N, 36)
 
 
 # --- the command line, in process with the constant classifier --------------------------------------
