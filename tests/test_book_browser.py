@@ -297,3 +297,21 @@ def test_the_code_each_chapter_teaches_is_on_its_page(site):
             if not re.search(rf"^\s*def {name}\(", text, re.M):
                 missing.append(f"{rel}: def {name}(")
     assert not missing, "functions the chapters teach but do not show: " + ", ".join(missing)
+
+
+def test_the_build_lists_every_claim_with_its_margin(site):
+    """_build/claims.json (and the site's copy) holds the claims of every chapter that makes them, none
+    failing; the results page shows the tightest margins."""
+    import json
+
+    data = json.loads((ROOT / "_build" / "claims.json").read_text())
+    assert data["mode"] == "quick" and data["seed"] == 0
+    assert json.loads((HTML / "claims.json").read_text()) == data
+    chapters = {c["notebook"] for c in data["claims"]}
+    assert {"notebooks/02_backprop", "notebooks/03_mlp_training", "notebooks/04_ocr",
+            "notebooks/05_autoencoder_pca", "notebooks/06_pytorch_finetuning", "notebooks/data"} <= chapters
+    assert not [c["id"] for c in data["claims"] if c["passed"] is False]
+    for c in data["claims"]:
+        assert set(c) >= {"id", "value", "op", "bound", "margin", "passed", "seed", "mode"}
+    page = (HTML / "book" / "results.html").read_text()
+    assert "claims-margins" in page and f"{len(data['claims'])} claims in this build" in page
