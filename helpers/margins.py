@@ -44,7 +44,7 @@ def cell_seconds(nb) -> list[tuple[int, float, str]]:
     return sorted(out, key=lambda r: -r[1])
 
 
-def run_notebook(path: Path, env: dict[str, str], timeout: int = 3600,
+def run_notebook(path: Path, env: dict[str, str], timeout: int = 1500,
                  timings: list | None = None) -> tuple[float, str | None]:
     """Execute one notebook (in its own folder) with ``env`` added to the kernel's environment.
     Returns ``(seconds, error)``; error is None when every cell ran. ``timings``, when given, receives
@@ -88,8 +88,11 @@ def run_report(seeds: list[int], mode: str, notebooks: list[str], out: Path, kee
         log = cache / "claims.jsonl"
         log.unlink(missing_ok=True)
         for name in notebooks:
+            # BOOK_STATIC=1: the sliders pre-render their frames as in the book build, with no live widgets
+            # (a live ipywidgets figure can leave nbclient and the kernel waiting on each other until the
+            # cell times out)
             env = {"BOOK_MODE": mode, "BOOK_SEED": str(seed), "BOOK_CACHE_DIR": str(cache), "BOOK_CLAIMS": "record",
-                   "BOOK_CLAIMS_LOG": str(log), "BOOK_NOTEBOOK": name}
+                   "BOOK_CLAIMS_LOG": str(log), "BOOK_NOTEBOOK": name, "BOOK_STATIC": "1"}
             print(f"seed {seed}, {mode}: {name} ...", flush=True)
             cells: list = []
             seconds, error = run_notebook(root / f"{name}.ipynb", env, timings=cells)
