@@ -4,13 +4,16 @@
     python benchmarks/run.py --json     # one JSON object
     python benchmarks/run.py --book     # also time the quick and full book builds (slow)
     python benchmarks/run.py --only mlp_epoch_numpy_s chars_generated_per_s
-    python benchmarks/run.py --save     # also write benchmarks/latest.json (read by book/performance.md)
+    python benchmarks/run.py --profile  # every notebook from a cold cache: seconds, 5 slowest cells
+    python benchmarks/run.py --profile --mode quick --notebooks 03_mlp_training
 
 Each case runs in a fresh subprocess so its peak memory (max resident set size, MiB) is its own.
 Goals (from the issues): numpy MLP epoch <= 1.5x the same network in PyTorch; character
 generation of the NIST36-size set (16,200 images) in <= 30 s; OCR <= 1 s per 12-megapixel photo;
-a cached character split loads in well under a second. Timings are measured here, never asserted
-in the tests. The exit status is 1 when any case fails (its row says why).
+a cached character split loads in well under a second; the full book cold in at most 15 minutes.
+Timings are measured here, never asserted in the tests. The exit status is 1 when any case fails
+(its row says why). The book's performance page runs these cases when it is built, and shows the
+build's own per-notebook profile.
 """
 from __future__ import annotations
 
@@ -29,7 +32,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LATEST = ROOT / "benchmarks" / "latest.json"
 THREADS = int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1))
 MLP = dict(n=10_800, d=1024, h=64, c=36, batch=32, epochs=5)
 
@@ -193,6 +195,26 @@ CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith
 BOOK_CASES = ["book_build_quick_s", "book_build_full_s"]
 
 
+def profile(mode: str, notebooks: list[str], out: Path | None) -> dict:
+    """Every notebook (in the book's order) executed once from a cold cache of its own (a fresh
+    ``BOOK_CACHE_DIR``: data drawn, models trained), as nbclient runs them in the book build:
+    ``{'mode', 'notebooks': [{'notebook', 'seconds', 'error', 'slowest_cells'}], 'total_s'}``."""
+    from helpers import margins
+
+    report = margins.run_report([0], mode, notebooks, out or Path(tempfile.mkdtemp()) / "profile.json")
+    rows = [dict(notebook=r["notebook"], seconds=r["seconds"], error=r["error"], slowest_cells=r["slowest_cells"])
+            for r in report["runs"]]
+    return {"mode": mode, "notebooks": rows, "total_s": round(sum(r["seconds"] for r in rows), 1)}
+
+
+def print_profile(prof: dict) -> None:
+    print(f"\n{prof['mode']} mode, cold: {prof['total_s']:.0f} s in all")
+    for r in prof["notebooks"]:
+        print(f"{r['notebook']:24s} {r['seconds']:7.0f} s" + (f"  ERROR {r['error']}" if r["error"] else ""))
+        for c in r["slowest_cells"]:
+            print(f"    cell {c['cell']:3d} {c['seconds']:7.1f} s  {c['source']}")
+
+
 def run_case(name: str) -> dict:
     """Run one case in a fresh interpreter; add its peak memory. A case that fails (non-zero exit,
     or no JSON result) gives ``{'error': [last line of its output]}``."""
@@ -210,7 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--book", action="store_true", help="also time the quick and full book builds")
     ap.add_argument("--only", nargs="+", choices=sorted(CASES), help="run only these cases")
-    ap.add_argument("--save", action="store_true", help=f"write the results to {LATEST.relative_to(ROOT)}")
+    ap.add_argument("--profile", action="store_true",
+                    help="execute every notebook from a cold cache; per notebook: seconds, 5 slowest cells")
+    ap.add_argument("--mode", choices=["quick", "full"], default="full", help="BOOK_MODE of --profile (default full)")
+    ap.add_argument("--notebooks", nargs="+", help="with --profile: only these notebooks (names without .ipynb)")
+    ap.add_argument("--out", type=Path, help="with --profile: also write the JSON report here")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -224,6 +250,18 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
+    if args.profile:
+        from helpers import margins
+
+        prof = profile(args.mode, args.notebooks or margins.NOTEBOOKS, None)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(prof, indent=1) + "\n")
+        print(json.dumps(prof, indent=1) if args.json else "", end="")
+        if not args.json:
+            print_profile(prof)
+        return 1 if any(r["error"] for r in prof["notebooks"]) else 0
+
     names = args.only or [n for n in CASES if n not in BOOK_CASES or args.book]
     results = {n: run_case(n) for n in names}
     report = {
@@ -236,12 +274,6 @@ def main(argv: list[str] | None = None) -> int:
         report["results"]["mlp_numpy_over_torch"] = {"value": ok["mlp_epoch_numpy_s"] / ok["mlp_epoch_torch_s"],
                                                      "unit": "ratio", "goal": "<= 1.5"}
     report["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    if args.save:
-        previous = json.loads(LATEST.read_text()) if LATEST.exists() else {}
-        merged = dict(previous.get("results", {}), **report["results"])  # keep cases not rerun
-        tmp = LATEST.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(dict(report, results=merged), indent=1) + "\n")
-        os.replace(tmp, LATEST)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 __all__ = [
     "ModelFileError", "save_params", "load_params", "CH3_SIZES", "CH3_ACTIVATIONS", "mlp_settings",
-    "mlp_cache_path", "default_snapshot_epochs", "blas_threads", "train_with_snapshots", "train_mlp",
+    "mlp_cache_path", "default_snapshot_epochs", "blas_threads", "train_with_snapshots", "train_mlp", "train_mlp_seeds",
     "chapter3_mlp", "lr_study", "confusion_matrix", "most_confused_pairs", "class_templates", "weight_mosaic",
 ]
 
@@ -285,6 +285,19 @@ def train_mlp(*, lr: float | None = None, epochs: int | None = None, batch_size:
     save_params(path, clean, meta=np.array(json.dumps(meta)), snap_epochs=snaps["epochs"], snap_W=snaps["W"],
                 **{"history_" + k: np.asarray(history[k], dtype=np.float64) for k in _HISTORY_KEYS})
     return clean, dict(meta, history=history, snapshots=snaps, path=str(path), cached=False)
+
+
+def _train_mlp_seed(seed: int) -> tuple[dict, dict]:
+    return train_mlp(seed=seed, progress=False)
+
+
+def train_mlp_seeds(seeds: list[int]) -> list[tuple[dict, dict]]:
+    """:func:`train_mlp` with the budgets for each training seed, ``[(params, info), ...]``; the
+    ones not cached yet train side by side on all cores (:func:`helpers.parallel.pmap`), with the
+    numbers of one after another."""
+    from . import parallel
+
+    return parallel.pmap(_train_mlp_seed, [int(s) for s in seeds])
 
 
 def chapter3_mlp(*, progress: bool = True, retrain: bool = False) -> tuple[dict, dict]:

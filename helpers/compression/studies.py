@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .. import config, nn
+from .. import config, nn, parallel
 from .autoencoder import _ae_layers, _check_ae_input, build_autoencoder, train_autoencoder_epoch
 from .cache import autoencoder_settings, train_or_load_autoencoder
 from .metrics import psnr
@@ -120,6 +120,13 @@ def first_epoch_above(curve: Sequence[float], level: float) -> int | None:
     return int(below[-1] + 2) if len(below) else 1
 
 
+def _sweep_train(settings: dict) -> tuple[dict, dict]:
+    """One network of :func:`bottleneck_sweep` (in a worker of :func:`helpers.parallel.pmap`)."""
+    c = parallel.context()
+    return train_or_load_autoencoder(c["X"], c["X_valid"], settings=settings, snapshot_epochs=c["snapshot_epochs"],
+                                     X_snapshot=c["X_snapshot"], verbose=c["verbose"])
+
+
 def bottleneck_sweep(X: Any, X_valid: Any, widths: Sequence[int], pca: PCA, *, hidden: int = 32,
                      settings: dict | None = None, snapshot_epochs: Sequence[int] = (), X_snapshot: Any = None,
                      verbose: bool = True) -> list[dict]:
@@ -140,10 +147,12 @@ def bottleneck_sweep(X: Any, X_valid: Any, widths: Sequence[int], pca: PCA, *, h
                          "components)")
     base = autoencoder_settings() if settings is None else autoencoder_settings(**settings)
     rows = []
-    for k in widths:
-        s = dict(base, sizes=[base["sizes"][0], hidden, k, hidden, base["sizes"][-1]])
-        params, hist = train_or_load_autoencoder(X, X_valid, settings=s, snapshot_epochs=snapshot_epochs,
-                                                 X_snapshot=X_snapshot, verbose=verbose)
+    # one network per width, each seeded and cached: they train on all cores (helpers.parallel)
+    trained = parallel.pmap(_sweep_train, [dict(base, sizes=[base["sizes"][0], hidden, k, hidden, base["sizes"][-1]])
+                                           for k in widths],
+                            ctx=dict(X=X, X_valid=X_valid, snapshot_epochs=snapshot_epochs, X_snapshot=X_snapshot,
+                                     verbose=verbose))
+    for k, (params, hist) in zip(widths, trained):
         p = pca.truncate(k)
         pca_db = psnr(X_valid, p.reconstruct(X_valid))
         rows.append(dict(k=k, ae_psnr=float(hist["valid_psnr"][-1]), pca_psnr=pca_db,

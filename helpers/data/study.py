@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import config
+from .. import config, parallel
 from .generator import PARAMS, V1_PARAMS, generate_characters
 from .cache import load_characters
 from .loaders import load_mnist_digits
@@ -36,6 +36,25 @@ def _digit_accuracy(P: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(P[:, 26:].argmax(1) + 26 == labels))
 
 
+def _redraw_row(task: tuple) -> list[tuple[float, float, float]]:
+    """One row of :func:`redraw_study` (``(keys of V1_PARAMS put back, seeds)``): draw the row's sets,
+    train a chapter-3 MLP per seed, and read validation, test and the real digits."""
+    from .. import mlp, nn
+
+    keys, seeds = task
+    settings = {k: V1_PARAMS[k] for k in keys} or None
+    train, valid, test = (load_characters(s, progress=False) if settings is None else
+                          generate_characters(s, settings=settings, progress=False) for s in ("train", "valid", "test"))
+    lo, hi = (settings or {}).get("size", PARAMS["size"])
+    mnist = load_mnist_digits(fit=(lo + hi) / 2)  # FIT_SIZE for version 2
+    out = []
+    for seed in seeds:
+        params, _ = mlp.train_mlp(seed=seed, train=train, valid=valid, progress=False)
+        acc = [float(np.mean(nn.predict(s.X, params).argmax(1) == s.labels)) for s in (valid, test)]
+        out.append((*acc, _digit_accuracy(nn.predict(mnist.X, params), mnist.labels)))
+    return out
+
+
 def redraw_study(rows: dict[str, tuple[str, ...]] | None = None, seeds: list[int] | None = None):
     """Train the chapter-3 MLP on each row's generated set; read its validation and test splits and
     the real MNIST digits (framed so their ink box's larger side is the middle of the row's sizes).
@@ -49,27 +68,19 @@ def redraw_study(rows: dict[str, tuple[str, ...]] | None = None, seeds: list[int
     """
     import pandas as pd
 
-    from .. import mlp, nn
-
     rows = REDRAW_ROWS if rows is None else rows
-    seeds = config.budget("redraw_seeds") if seeds is None else seeds
-    runs, table = {}, {}
+    seeds = list(config.budget("redraw_seeds") if seeds is None else seeds)
     for name, keys in rows.items():
         unknown = set(keys) - set(V1_PARAMS)
         if unknown:
             raise ValueError(f"redraw_study: row {name!r} names settings version 1 did not change: "
                              f"{', '.join(sorted(unknown))}; choose from {', '.join(V1_PARAMS)}")
-        settings = {k: V1_PARAMS[k] for k in keys} or None
-        train, valid, test = (load_characters(s, progress=False) if settings is None else
-                              generate_characters(s, settings=settings, progress=False) for s in ("train", "valid", "test"))
-        lo, hi = (settings or {}).get("size", PARAMS["size"])
-        mnist = load_mnist_digits(fit=(lo + hi) / 2)  # FIT_SIZE for version 2
-        runs[name] = []
-        for seed in seeds:
-            params, _ = mlp.train_mlp(seed=seed, train=train, valid=valid, progress=False)
-            acc = [float(np.mean(nn.predict(s.X, params).argmax(1) == s.labels)) for s in (valid, test)]
-            runs[name].append((*acc, _digit_accuracy(nn.predict(mnist.X, params), mnist.labels)))
-        r = np.array(runs[name])
+    # each row draws its own sets and trains its own networks: the rows run on all cores
+    done = parallel.pmap(_redraw_row, [(tuple(keys), seeds) for keys in rows.values()])
+    runs, table = {}, {}
+    for (name, keys), row_runs in zip(rows.items(), done):
+        runs[name] = row_runs
+        r = np.array(row_runs)
         table[name] = {"settings put back": ", ".join(keys) or "none", "validation": r[:, 0].mean(),
                        "generated test": r[:, 1].mean(), "real MNIST digits": r[:, 2].mean(),
                        "spread (points)": 100 * np.ptp(r[:, 2])}

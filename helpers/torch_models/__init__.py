@@ -35,7 +35,7 @@ because chapter 6 uses them. To monkeypatch a name for a test, patch the module 
 from __future__ import annotations
 
 from ..data.loaders import FLOWERS17_CLASSES, build_flowers17_folders, load_emnist, load_flowers17
-from .checkpoints import (CNN_SETTINGS, SQUEEZE_SETTINGS, book_cnn, checkpoint_path, fingerprint, load_checkpoint,
+from .checkpoints import (CNN_SETTINGS, SQUEEZE_SETTINGS, book_cnn, book_cnns, checkpoint_path, fingerprint, load_checkpoint,
                           load_classifier, mlp_controls, pretrained_squeezenet, save_checkpoint, train_or_load)
 from .flowers import FLOWERS_SETTINGS, FLOWERS_SIZE, flowers17_experiment, flowers17_ready
 from .models import (N_CLASSES, MLP, Normalize, SmallCNN, SqueezeNetClassifier, count_parameters,
@@ -51,7 +51,7 @@ __all__ = [
     "N_CLASSES", "MLP", "SmallCNN", "Normalize", "SqueezeNetClassifier", "squeezenet", "imagenet_weights_file",
     "replace_head", "set_trainable", "count_parameters", "as_tensors", "evaluate", "predict_proba", "train",
     "train_epoch", "train_mode", "random_batches", "random_affine", "format_history", "save_checkpoint", "load_checkpoint",
-    "checkpoint_path", "fingerprint", "train_or_load", "book_cnn", "pretrained_squeezenet", "load_classifier",
+    "checkpoint_path", "fingerprint", "train_or_load", "book_cnn", "book_cnns", "pretrained_squeezenet", "load_classifier",
     "load_emnist", "FLOWERS17_CLASSES", "build_flowers17_folders", "load_flowers17",
     "train_same_batches", "mnist_target_task", "labelled_subset", "digits_cnn", "finetune_backbone",
     "backbone_features", "FT_STRATEGIES", "FT_SETTINGS", "adapt", "finetune_experiment",

@@ -26,7 +26,7 @@ from .training import as_tensors, predict_proba, random_affine, train
 __all__ = [
     "CheckpointError", "save_checkpoint", "load_checkpoint", "checkpoint_path", "code_digest", "TRAINING_CODE",
     "fingerprint", "train_or_load", "CNN_SETTINGS",
-    "book_cnn", "SQUEEZE_SETTINGS", "pretrained_squeezenet", "load_classifier", "mlp_controls",
+    "book_cnn", "book_cnns", "SQUEEZE_SETTINGS", "pretrained_squeezenet", "load_classifier", "mlp_controls",
 ]
 
 CHECKPOINT_FORMAT = 1               # bump when the checkpoint contents change meaning
@@ -185,6 +185,19 @@ def book_cnn(progress: bool = True, force: bool = False, seed: int = 0) -> tuple
     seed: the training seed (initial weights, batch order, augmentation); 0 is the book's CNN."""
     return _train_on_characters("cnn_chars", SmallCNN, dict(CNN_SETTINGS, seed=int(seed)), "cnn_epochs", "SmallCNN",
                                 progress, force)
+
+
+def _book_cnn_seed(seed: int) -> tuple[SmallCNN, dict]:
+    return book_cnn(progress=False, seed=seed)
+
+
+def book_cnns(seeds: list[int]) -> list[tuple[SmallCNN, dict]]:
+    """:func:`book_cnn` for each training seed, ``[(model, history), ...]``: the ones not cached yet
+    train side by side on all cores (:func:`helpers.parallel.pmap`; each is seeded, so the numbers
+    are those of one after another)."""
+    from .. import parallel
+
+    return parallel.pmap(_book_cnn_seed, [int(s) for s in seeds])
 
 
 SQUEEZE_SETTINGS = dict(lr=1e-3, batch_size=64, optimizer="adam", schedule="onecycle", augment=True, seed=0)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import config
+from .. import config, parallel
 from .checkpoints import code_digest, fingerprint, pretrained_squeezenet, train_or_load
 from .models import N_CLASSES, SmallCNN, SqueezeNetClassifier, imagenet_weights_file, replace_head, squeezenet
 from .training import (_make_optimizer, _threads, as_tensors, evaluate, predict_proba, random_affine, train,
@@ -393,6 +393,22 @@ def _read_results(path, progress: bool) -> dict | None:
     return result
 
 
+def _ft_run(task: tuple) -> dict:
+    """One run of :func:`finetune_experiment` (in a worker of :func:`helpers.parallel.pmap`):
+    ``(strategy, train_set, seed, lr, scored_on)``, scored on ``'valid'`` (the learning-rate sweep)
+    or ``'eval'`` (the study); the backbone, its features and the sets come from the context."""
+    strategy, train_set, seed, lr, scored_on = task
+    ctx = parallel.context()
+    backbone, feats, sets = ctx["backbone"], ctx["feats"], ctx["sets"]
+    f = None
+    if strategy == "probe":
+        f = dict(feats, train=backbone_features(backbone, train_set))
+        if scored_on == "valid":
+            f["eval"] = feats["valid"]
+    return adapt(strategy, backbone, train_set, sets[scored_on], steps=ctx["steps"], seed=seed, lr=lr,
+                 valid_set=sets["valid"], features=f)
+
+
 def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | None = None,
                         steps: int | None = None, source: str = "auto", strategies: tuple[str, ...] = FT_STRATEGIES,
                         progress: bool = True, force: bool = False) -> dict:
@@ -441,35 +457,33 @@ def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | 
         return dict(result, path=str(path), cached=True)
     t0 = time.perf_counter()
     feats = dict(eval=backbone_features(backbone, eval_set), valid=backbone_features(backbone, valid_set))
-
-    def run(strategy: str, train_set: Any, seed: int, lr: float, scored_on: Any) -> dict:
-        f = dict(feats, train=backbone_features(backbone, train_set)) if strategy == "probe" else None
-        if scored_on is valid_set and f is not None:
-            f["eval"] = feats["valid"]
-        return adapt(strategy, backbone, train_set, scored_on, steps=steps, seed=seed, lr=lr, valid_set=valid_set,
-                     features=f)
+    ctx = dict(backbone=backbone, feats=feats, sets=dict(valid=valid_set, eval=eval_set), steps=steps)
+    # every run is independent and seeds itself: they run on all cores, with the numbers of one after another
 
     # 1. the learning rates, chosen on the validation digits
     select_set = labelled_subset(labelled, FT_SELECT_K, seed=99)
-    lr_sweep = {st: [[lr, run(st, select_set, 0, lr, valid_set)["acc"]] for lr in FT_LR_GRID[st]]
-                for st in strategies}
+    grid = [(st, lr) for st in strategies for lr in FT_LR_GRID[st]]
+    accs = parallel.pmap(_ft_run, [(st, select_set, 0, lr, "valid") for st, lr in grid], ctx=ctx)
+    lr_sweep = {st: [[lr, r["acc"]] for (s2, lr), r in zip(grid, accs) if s2 == st] for st in strategies}
     chosen = {st: max(sweep, key=lambda p: p[1])[0] for st, sweep in lr_sweep.items()}
     if progress:
         print("learning rates chosen on the validation digits: "
-              + ", ".join(f"{st} {lr:g}" for st, lr in chosen.items()), flush=True)
+              + ", ".join(f"{st} {lr:g}" for st, lr in chosen.items())
+              + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     # 2. the study, scored on the held-out digits
-    runs = []
-    for seed in range(n_seeds):
-        for k in ks:
-            train_set = labelled_subset(labelled, k, seed=100 + seed)
-            line = []
-            for st in strategies:
-                r = run(st, train_set, seed, chosen[st], eval_set)
-                runs.append(dict(r, k=k, seed=seed))
-                line.append(f"{st} {100 * r['acc']:.1f}%")
-            if progress:
-                print(f"{k:3d} labels/class, subset {seed}: " + ", ".join(line)
-                      + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    plan = [(seed, k, st) for seed in range(n_seeds) for k in ks for st in strategies]
+    subsets = {(seed, k): labelled_subset(labelled, k, seed=100 + seed) for seed in range(n_seeds) for k in ks}
+    done = parallel.pmap(_ft_run, [(st, subsets[seed, k], seed, chosen[st], "eval") for seed, k, st in plan],
+                         ctx=ctx)
+    runs = [dict(r, k=k, seed=seed) for (seed, k, st), r in zip(plan, done)]
+    if progress:
+        for seed in range(n_seeds):
+            for k in ks:
+                print(f"{k:3d} labels/class, subset {seed}: "
+                      + ", ".join(f"{r['strategy']} {100 * r['acc']:.1f}%" for r in runs
+                                  if r["seed"] == seed and r["k"] == k), flush=True)
+        print(f"{len(grid) + len(plan)} runs in {time.perf_counter() - t0:.0f} s "
+              f"({parallel.workers()} worker processes)", flush=True)
     table = {st: {k: float(np.mean([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}
              for st in strategies}
     std = {st: {k: float(np.std([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}

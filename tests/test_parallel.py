@@ -1,0 +1,69 @@
+"""helpers.parallel: runs in worker processes give the numbers of runs one after another."""
+import math
+
+import numpy as np
+import pytest
+
+from helpers import config, parallel
+
+
+def test_workers_follow_book_workers_and_mode(monkeypatch):
+    monkeypatch.delenv("BOOK_WORKERS", raising=False)
+    monkeypatch.setenv("BOOK_MODE", "quick")
+    assert parallel.workers() == 1                  # quick runs are shorter than a worker's start
+    monkeypatch.setenv("BOOK_MODE", "full")
+    assert 1 <= parallel.workers() <= 4
+    monkeypatch.setenv("BOOK_WORKERS", "3")
+    assert parallel.workers() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("BOOK_WORKERS", bad)
+        with pytest.raises(ValueError, match="BOOK_WORKERS"):
+            parallel.workers()
+
+
+def test_results_keep_the_order_of_the_items():
+    items = [16.0, 1.0, 9.0, 4.0, 25.0]
+    assert parallel.pmap(math.sqrt, items, n_workers=2) == [4.0, 1.0, 3.0, 2.0, 5.0]
+    assert parallel.pmap(math.sqrt, items, n_workers=1) == [4.0, 1.0, 3.0, 2.0, 5.0]
+
+
+def _tiny_finetune_context():
+    from helpers import torch_models as tm
+
+    config.seed_everything(5)
+    backbone = tm.squeezenet(36)
+    rng = np.random.default_rng(3)
+    images = rng.random((60, 32, 32), dtype=np.float32)
+    labels = np.repeat(np.arange(10), 6)
+    sets = {name: (images[i::3], labels[i::3]) for i, name in enumerate(("train", "valid", "eval"))}
+    feats = {k: tm.backbone_features(backbone, sets[k]) for k in ("valid", "eval")}
+    return backbone, dict(backbone=backbone, feats=feats, sets=dict(valid=sets["valid"], eval=sets["eval"]), steps=4), sets
+
+
+def test_a_finetune_run_in_a_worker_equals_one_here():
+    """The fine-tuning study's own run function, in two workers and here: the same bits."""
+    from helpers.torch_models.transfer import _ft_run
+
+    _, ctx, sets = _tiny_finetune_context()
+    tasks = [(st, sets["train"], seed, 1e-3, "eval") for st in ("probe", "finetune") for seed in (0, 1)]
+    here = parallel.pmap(_ft_run, tasks, ctx=ctx, n_workers=1)
+    there = parallel.pmap(_ft_run, tasks, ctx=ctx, n_workers=2)
+    for a, b in zip(here, there):
+        assert a["strategy"] == b["strategy"]
+        assert a["loss"] == b["loss"] and a["curve_acc"] == b["curve_acc"] and a["acc"] == b["acc"]
+    assert here[0]["loss"] != here[1]["loss"]       # the seeds differ, so the check can tell runs apart
+
+
+def test_a_failing_run_names_its_item():
+    from helpers.torch_models.transfer import _ft_run
+
+    _, ctx, sets = _tiny_finetune_context()
+    with pytest.raises(RuntimeError, match="'nonsense'.*ValueError.*strategy must be one of"):
+        parallel.pmap(_ft_run, [("probe", sets["train"], 0, 1e-3, "eval"), ("nonsense", sets["train"], 0, 1e-3, "eval")],
+                      ctx=ctx, n_workers=2)
+
+
+def test_context_is_restored_after_a_serial_map():
+    assert parallel.context() is None
+    assert parallel.pmap(len, [[1, 2], [3]], ctx={"x": 1}, n_workers=1) == [2, 1]
+    assert parallel.context() is None
