@@ -8,6 +8,8 @@ The map of the package, one idea a file, in the homework's vocabulary (chapter i
     nn.py              the from-scratch numpy network: sigmoid, softmax, initialize_weights, forward,
                        backwards, compute_loss_and_acc, get_random_batches, train_epoch, the gradient checker  [2, 3]
     mlp.py             the chapter-3 network trained once and cached; confusions, weight mosaics      [3]
+    pad.py             the drawing pad: strokes -> OCR framing -> 32x32 -> the chapter-3 network;       [3, 4]
+                       the page's book/_static/pad-pipeline.js repeats it line for line
     data/              the characters
       charset.py         CLASSES (A-Z then 0-9), CharacterSet
       generator.py       the NIST36-compatible character generator (drawing code only)
@@ -48,4 +50,4 @@ The map of the package, one idea a file, in the homework's vocabulary (chapter i
 Modules are imported lazily so that ``import helpers`` stays cheap (no torch import).
 """
 __all__ = ["config", "claims", "interactive", "nn", "mlp", "data", "ocr", "compression", "torch_models", "plots",
-           "checks", "student"]
+           "checks", "student", "pad"]

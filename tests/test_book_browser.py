@@ -315,3 +315,71 @@ def test_the_build_lists_every_claim_with_its_margin(site):
         assert set(c) >= {"id", "value", "op", "bound", "margin", "passed", "seed", "mode"}
     page = (HTML / "book" / "results.html").read_text()
     assert "claims-margins" in page and f"{len(data['claims'])} claims in this build" in page
+
+
+def test_the_performance_page_shows_this_builds_profile(site):
+    """The performance page's profile is this build's: every chapter notebook with its execution time and
+    its slowest cells (timed by the build), and the benchmark table measured while the page was built."""
+    page = (HTML / "book" / "performance.html").read_text()
+    assert 'class="profile' in page and "notebooks executed for this build in" in page
+    for name in ("data", "01_softmax", "02_backprop", "03_mlp_training", "04_ocr", "05_autoencoder_pca",
+                 "06_pytorch_finetuning"):
+        row = re.search(rf"<td><p>{name}</p></td>\s*<td><p>(\d+)</p></td>\s*<td><p>[\d: -]+</p></td>\s*<td><p>(.*?)</p>",
+                        page, re.S)
+        assert row, f"{name} is missing from the profile table"
+        assert row.group(2).count("cell ") >= 1, f"{name}: no cell timings (nbclient's record_timing is off?)"
+    assert "chars_generated_per_s" in page and "latest.json" not in page
+
+
+def test_drawing_pad_runs_the_chapters_network(site, browser):
+    """Issue 27: the pad of chapter 3 runs the chapter's own network, which the build exported into the site,
+    and reads every character of the generator's pen-stroke alphabet as ``helpers.pad.read_drawing`` does
+    (image and probabilities to 1e-4); the chapter's count of characters read right is the page's. Chapter 4's
+    introduction has the pad too. Screenshots of a drawn letter, light and dark, go to _build/screenshots/."""
+    import numpy as np
+
+    from helpers import mlp, pad
+    from helpers.data import CLASSES
+
+    model_file = HTML / "_static" / pad.MODEL_FILE
+    assert model_file.stat().st_size < 600_000, "the pad's model file should stay a few hundred KB"
+    params, model = pad.load_model(model_file)
+    book_params, info = mlp.chapter3_mlp(progress=False)       # the build's cached chapter-3 network
+    for k, W in params.items():
+        assert np.array_equal(W, book_params[k].astype(np.float32)), f"{k}: the site holds another network"
+    assert model["mode"] == "quick" and model["source"] == info["source"]
+
+    v = PageVisit(browser, site, "notebooks/03_mlp_training.html")
+    page = v.page
+    page.wait_for_function("window.BookPad && BookPad.pads.length === 1")
+    drawings = [pad.glyph_strokes(c) for c in CLASSES]
+    results = page.evaluate("cases => cases.map(s => BookPad.pads[0].draw(s))", drawings)
+    right = 0
+    for c, strokes, r in zip(CLASSES, drawings, results):
+        py = pad.read_drawing(strokes, params, pad.framing_of(model))
+        assert np.abs(np.array(r["image"]) - py["image"].ravel()).max() <= 1e-4, f"{c}: the page's 32x32 image"
+        assert np.abs(np.array(r["probs"]) - py["probs"]).max() <= 1e-4, f"{c}: the page's probabilities"
+        right += CLASSES[int(np.argmax(r["probs"]))] == c
+    text = page.evaluate("document.querySelector('main').innerText")
+    assert f"the network reads {right} of the 36 characters right" in " ".join(text.split()), \
+        "the chapter's count differs from the page's"
+    shown = page_text(HTML / "notebooks" / "03_mlp_training.html")
+    assert "function readDrawing(strokes, model)" in shown and "def read_drawing(" in shown, \
+        "the page's script and the Python it repeats are not shown on the page"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pad_el = page.locator("div.book-pad")
+    page.evaluate("s => BookPad.pads[0].draw(s)", pad.glyph_strokes("R", height=0.7, slant=0.12))
+    for theme in ("light", "dark"):
+        page.evaluate(f"document.documentElement.dataset.theme = '{theme}'")
+        pad_el.scroll_into_view_if_needed()
+        pad_el.screenshot(path=str(SHOTS / f"pad_{theme}.png"))
+    assert not v.errors and not v.failed and not v.off_machine(), (v.errors, v.failed, v.off_machine())
+    page.close()
+
+    v = PageVisit(browser, site, "notebooks/04_ocr.html")
+    v.page.wait_for_function("window.BookPad && BookPad.pads.length === 1")
+    v.page.get_by_role("button", name=f"sample drawing of {pad.SAMPLE_CHARS[0]}").click()
+    assert v.page.locator("div.book-pad [aria-live=polite]").inner_text().startswith("The network reads ")
+    assert not v.errors and not v.failed and not v.off_machine(), (v.errors, v.failed, v.off_machine())
+    v.page.close()

@@ -16,8 +16,14 @@
 - Collects every claim (:mod:`helpers.claims`) from the executed notebooks, cached or not, into
   ``_build/claims.json`` (and ``claims.json`` in the site), and puts the tightest margins into the
   results page where it has a ``claims-table`` div.
+- Records each executed cell's start and end (nbclient's ``record_timing``) and puts each chapter's
+  execution time and its five slowest cells, as measured when this build's cache was executed, into
+  the performance page where it has a ``profile-table`` div.
+- Writes the chapter-3 network for the drawing pad of chapters 3 and 4 into the site
+  (``_static/pad-model.js``, :func:`helpers.pad.write_model`) on every build, cached or not, from the
+  cached model (trained through ``mlp.chapter3_mlp`` if the cache lacks it).
 - Gives every BOOK_MODE and BOOK_SEED its own jupyter-cache folder, keyed also by a hash of ``helpers/``
-  and ``requirements.txt`` (and the benchmark figures the performance page reads): jupyter-cache keys notebooks on their code cells only, so without
+  and ``requirements.txt`` (and ``benchmarks/run.py``, whose cases the performance page runs): jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
   package would not re-execute the chapters that import it.
 """
@@ -43,8 +49,8 @@ from helpers.student import BEGIN, clear_solutions, strip_solutions, student_not
 def code_fingerprint(root: Path = ROOT) -> str:
     """Hash of everything outside the notebooks that can change their outputs."""
     h = hashlib.sha256()
-    # benchmarks/latest.json: book/performance.md reads it
-    files = sorted((root / "helpers").rglob("*.py")) + [root / "requirements.txt", root / "benchmarks" / "latest.json"]
+    # benchmarks/run.py: book/performance.md runs its cases
+    files = sorted((root / "helpers").rglob("*.py")) + [root / "requirements.txt", root / "benchmarks" / "run.py"]
     for f in files:
         if f.exists() and "__pycache__" not in f.parts:
             h.update(str(f.relative_to(root)).encode())
@@ -269,6 +275,8 @@ def _figure_alt(app, doctree, docname) -> None:
 
 RESULTS_DOC = "book/results"
 TIGHTEST = 12  # rows of the results page's table of tightest margins
+PERFORMANCE_DOC = "book/performance"
+SLOWEST_CELLS = 5  # per chapter, in the performance page's profile
 
 
 def executed_claims(app) -> list[dict]:
@@ -276,14 +284,24 @@ def executed_claims(app) -> list[dict]:
     notebook. Read from the jupyter-cache of this mode, seed and code (myst-nb drops undisplayed glue
     outputs from the notebooks it writes), matched to the current source of each chapter notebook:
     a cached rebuild, where nothing executes, gives the same file as a cold one."""
+    out = []
+    for docname, _record, bundle in _cached_records(app):
+        for rec in book_claims.latest(book_claims.from_notebook(bundle.nb)):
+            rec["notebook"] = docname
+            out.append(rec)
+    return out
+
+
+def _cached_records(app):
+    """``(docname, cache bundle)`` of every chapter notebook this build's jupyter-cache holds for its
+    current source (a cached rebuild finds the bundles of the build that executed them)."""
     import nbformat
     from jupyter_cache import get_cache
 
     path = getattr(app.config, "nb_execution_cache_path", "")
     if not path or not Path(path).is_dir():
-        return []
+        return
     cache = get_cache(path)
-    out = []
     for docname in sorted(app.env.found_docs):
         source = Path(app.srcdir) / f"{docname}.ipynb"
         if not source.is_file():
@@ -292,15 +310,78 @@ def executed_claims(app) -> list[dict]:
             record = cache.match_cache_notebook(nbformat.read(source, as_version=4))
         except KeyError:
             continue   # not executed in this build's cache (a failed notebook: the build says so itself)
-        for rec in book_claims.latest(book_claims.from_notebook(cache.get_cache_bundle(record.pk).nb)):
-            rec["notebook"] = docname
-            out.append(rec)
+        yield docname, record, cache.get_cache_bundle(record.pk)
+
+
+def executed_profile(app) -> list[dict]:
+    """Per chapter notebook of this build's cache: ``notebook``, ``seconds`` (its execution, as
+    jupyter-cache measured it), ``executed`` (when), ``cells`` (its :data:`SLOWEST_CELLS` slowest code
+    cells: number, seconds, first line; from the timings the build records in each cell)."""
+    from helpers.margins import cell_seconds
+
+    out = []
+    for docname, record, bundle in _cached_records(app):
+        seconds = (record.data or {}).get("execution_seconds")
+        if seconds is None:
+            continue
+        out.append(dict(notebook=docname, seconds=float(seconds), executed=record.created.strftime("%Y-%m-%d %H:%M"),
+                        cells=[dict(cell=i, seconds=t, source=src)
+                               for i, t, src in cell_seconds(bundle.nb)[:SLOWEST_CELLS]]))
     return out
 
 
+def _table(head: list[str], rows: list[list[str]], classes: list[str]):
+    from docutils import nodes
+
+    table = nodes.table(classes=classes)
+    group = nodes.tgroup(cols=len(head))
+    table += group
+    group += [nodes.colspec(colwidth=1) for _ in head]
+
+    def row(cells):
+        r = nodes.row()
+        for c in cells:
+            r += nodes.entry("", nodes.paragraph(text=c))
+        return r
+
+    thead, tbody = nodes.thead(), nodes.tbody()
+    thead += row(head)
+    tbody += [row(r) for r in rows]
+    group += [thead, tbody]
+    return table
+
+
+def _profile_table(app, doctree, docname) -> None:
+    """Replace the performance page's ``profile-table`` div by each chapter's execution time and its
+    slowest cells, as this build's cache measured them."""
+    if docname != PERFORMANCE_DOC:
+        return
+    from docutils import nodes
+
+    holders = [n for n in doctree.findall(nodes.container) if "profile-table" in n.get("classes", [])]
+    if not holders:
+        return
+    from helpers import config as book_config
+
+    prof = executed_profile(app)
+    rows = [[p["notebook"].split("/")[-1], f"{p['seconds']:.0f}", p["executed"],
+             "; ".join(f"cell {c['cell']}: {c['seconds']:.0f} s ({c['source']})" for c in p["cells"])]
+            for p in sorted(prof, key=lambda p: -p["seconds"])]
+    total = sum(p["seconds"] for p in prof)
+    summary = nodes.paragraph(text=(
+        f"BOOK_MODE={book_config.mode()}, BOOK_SEED={book_config.book_seed()}: {len(prof)} notebooks executed for "
+        f"this build in {total:.0f} s ({total / 60:.1f} minutes) in all. Each row is the execution this "
+        f"build's cache holds for the notebook's current code (its date says when it ran); the cells are "
+        f"numbered among the notebook's code cells, from 0." if prof else
+        "No executed notebook in this build's cache (notebook execution is off)."))
+    table = _table(["notebook", "seconds", "executed", f"slowest {SLOWEST_CELLS} cells"], rows, ["profile"])
+    for h in holders:
+        h.replace_self([summary, table] if rows else [summary])
+
+
 def _results_outdated(app, env, added, changed, removed):
-    """The results page shows claims of every chapter: rewrite it on every build."""
-    return [RESULTS_DOC] if RESULTS_DOC in env.found_docs else []
+    """The results and performance pages show what every chapter measured: rewrite them on every build."""
+    return [d for d in (RESULTS_DOC, PERFORMANCE_DOC) if d in env.found_docs]
 
 
 def _claims_table(app, doctree, docname) -> None:
@@ -320,21 +401,7 @@ def _claims_table(app, doctree, docname) -> None:
     head = ["claim", "chapter", "measured", "bound", "margin"]
     rows = [[r["id"], r["notebook"].split("/")[-1], f"{r['value']:.4g}", f"{r['op']} {r['bound']:.4g}",
              f"{r['margin']:+.3g} ({100 * book_claims.relative_margin(r):+.1f}%)"] for r in tight]
-    table = nodes.table(classes=["claims-margins"])
-    group = nodes.tgroup(cols=len(head))
-    table += group
-    group += [nodes.colspec(colwidth=1) for _ in head]
-
-    def row(cells):
-        r = nodes.row()
-        for c in cells:
-            r += nodes.entry("", nodes.paragraph(text=c))
-        return r
-
-    thead, tbody = nodes.thead(), nodes.tbody()
-    thead += row(head)
-    tbody += [row(r) for r in rows]
-    group += [thead, tbody]
+    table = _table(head, rows, ["claims-margins"])
     n_fail = sum(r["passed"] is False for r in recs)
     summary = nodes.paragraph(text=(
         f"{len(recs)} claims in this build ({len(checked)} checked, {len(recs) - len(checked)} recorded only: "
@@ -361,19 +428,46 @@ def _write_claims(app, exception) -> None:
             tmp.write_text(body, encoding="utf-8")
 
 
+def _write_pad_model(app, exception) -> None:
+    """``_static/pad-model.js`` in the site: the chapter-3 network, the OCR framing settings and a few training
+    images per class for the drawing pad (:mod:`helpers.pad`). A build step, not a notebook cell, so a
+    cached rebuild, where no cell runs, writes it too; the model comes from the chapter's own cache."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from helpers import pad
+
+    pad.write_model(Path(app.outdir) / "_static" / pad.MODEL_FILE)
+
+
+def _record_cell_timing() -> None:
+    """myst-nb's cache mode executes without nbclient's per-cell timestamps: turn them on (they land in
+    each cached cell's metadata, ``execution``, where :func:`executed_profile` reads them)."""
+    import functools
+
+    from myst_nb.core.execute import cache as nb_cache
+
+    if not getattr(nb_cache.single_nb_execution, "book_timing", False):
+        timed = functools.partial(nb_cache.single_nb_execution, record_timing=True)
+        timed.book_timing = True
+        nb_cache.single_nb_execution = timed
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
+    _record_cell_timing()
     app.connect("config-inited", _cache_path, priority=100)
     app.connect("config-inited", _repository, priority=100)
     app.connect("config-inited", _solutions, priority=100)
     app.connect("config-inited", _static_changes_rebuild, priority=100)
     app.connect("build-finished", _strip_downloads)
     app.connect("build-finished", _write_claims)
+    app.connect("build-finished", _write_pad_model)
     app.connect("env-get-outdated", _results_outdated)
     app.connect("doctree-resolved", _claims_table)
+    app.connect("doctree-resolved", _profile_table)
     app.connect("doctree-resolved", _figure_alt)
     app.connect("doctree-resolved", _student_pages)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("html-page-context", _generic_icon, priority=900)
     # env_version: bump when a doctree hook here changes, so cached environments are rebuilt
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 4}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 5}

@@ -24,7 +24,7 @@ One file per idea, in the order of the chapter:
 - ``components``  step 3: connected_components, letters_from_components (merge pieces, drop specks),
                   split_touching (cut touching letters)
 - ``lines``       step 4: estimate_skew, group_lines (lines and reading order), word_spaces
-- ``crops``       step 5: prepare_crops (ink_amount, crop_to_square, fit_stroke_width), stroke_width
+- ``crops``       step 5: prepare_crops (ink_amount, crop_to_square, fit_stroke_width, frame_crop), stroke_width
 - ``reading``     step 6: decode (word context), read_page, PageReading, load_classifier, load_reader
 - ``pages``       generated test photos with known text: make_test_page, TestPage, HOMEWORK_PAGES
 - ``hard``        hard pages (desk, touching, slanted, thin pen) and evaluate_hard (found vs present, accuracy)
@@ -46,7 +46,7 @@ One file per idea, in the order of the chapter:
 """
 from .cli import add_cli
 from .components import connected_components, letters_from_components, split_touching
-from .crops import crop_to_square, fit_stroke_width, ink_amount, prepare_crops, stroke_width
+from .crops import crop_to_square, fit_stroke_width, frame_crop, ink_amount, prepare_crops, stroke_width
 from .evaluate import (DEGRADATIONS, char_accuracy, char_correct, confusions, degradation_curve, edit_distance,
                        evaluate_reader, line_count_correct)
 from .images import OCRImageError, read_image
@@ -71,7 +71,7 @@ __all__ = [
     "OCRImageError", "read_image", "MODELS", "find_sheet", "make_hard_pages", "evaluate_hard", "HARD_KINDS",
     # the steps the chapter shows, one function each
     "correct_light", "choose_threshold", "ink_mask", "connected_components", "letters_from_components",
-    "estimate_skew", "group_lines", "word_spaces", "ink_amount", "crop_to_square", "fit_stroke_width",
+    "estimate_skew", "group_lines", "word_spaces", "ink_amount", "crop_to_square", "fit_stroke_width", "frame_crop",
     "split_touching",
     # real photos with their true text
     "Photo", "TruthError", "find_photos", "read_truth", "score_lines", "score_photos", "total_score",

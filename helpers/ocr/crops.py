@@ -4,7 +4,7 @@ The training characters are 32x32, paper about 1 and ink dark, the larger side o
 pixels and centred, strokes about four pixels wide. For every character box, :func:`prepare_crops`
 turns the page's gray levels into an ink amount (:func:`ink_amount`), centres it on a square
 (:func:`crop_to_square`), brings its stroke width into the training range
-(:func:`fit_stroke_width`) and averages 2x2 blocks down to 32x32.
+(:func:`fit_stroke_width`) and averages 2x2 blocks down to 32x32 (:func:`frame_crop`).
 """
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ import numpy as np
 
 from .images import resize
 from .layout import LayoutParams, PageLayout
+
+# the gray levels of a crop: ink amount times INK_GAIN (a stroke's antialiased core reaches full ink),
+# then paper 1 and full ink 1 - INK_DEPTH, dark on white like the training characters
+INK_GAIN = 1.25
+INK_DEPTH = 0.95
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -81,6 +86,22 @@ def fit_stroke_width(a64: np.ndarray, stroke_range: tuple[float, float] = (3.0, 
     return a64
 
 
+def frame_crop(amount: np.ndarray, box: tuple[int, int, int, int], params: LayoutParams | None = None) -> np.ndarray:
+    """One character's ink amount framed like a training image: squared, stroke width fitted, 32x32.
+
+    amount: (h, w) float32 ink amount around the character, paper 0 and stroke core 1 (:func:`ink_amount`)
+    box:    (y1, x1, y2, x2) the character's ink box inside ``amount`` (y2, x2 exclusive)
+    Returns (32, 32) float32 in [0, 1], paper 1, ink dark (the NIST36 convention). The drawing pad of
+    chapter 3 (:mod:`helpers.pad`) frames the reader's drawing with this function too.
+    """
+    p = params or LayoutParams()
+    a64 = crop_to_square(amount, box, p.fill)
+    if p.normalize_stroke:
+        a64 = fit_stroke_width(a64, p.stroke_range)
+    a64 = np.clip(a64 * INK_GAIN, 0.0, 1.0)
+    return 1.0 - INK_DEPTH * a64.reshape(32, 2, 32, 2).mean(axis=(1, 3))
+
+
 def prepare_crops(layout: PageLayout, params: LayoutParams | None = None) -> np.ndarray:
     """One 32x32 image per character, made to look like the training data.
 
@@ -90,7 +111,7 @@ def prepare_crops(layout: PageLayout, params: LayoutParams | None = None) -> np.
     the ink box is centred on a square canvas so that its larger side is ``fill`` pixels of 32,
     resized to 64x64, its stroke width brought into ``2 * stroke_range`` pixels when it is outside
     (grey dilation of the ink thickens, erosion thins), then 2x2-averaged to 32x32, as the training
-    images were drawn.
+    images were drawn (:func:`frame_crop`).
 
     Returns (K, 32, 32) float32 in [0, 1], background about 1, ink dark (the NIST36 convention).
     """
@@ -102,9 +123,5 @@ def prepare_crops(layout: PageLayout, params: LayoutParams | None = None) -> np.
         Y1, X1, Y2, X2 = max(0, y1 - 2), max(0, x1 - 2), min(h_img, y2 + 2), min(w_img, x2 + 2)  # 2 px margin
         core = np.isin(layout.labels[Y1:Y2, X1:X2], layout.members[k])
         amount = ink_amount(layout.norm[Y1:Y2, X1:X2], core)
-        a64 = crop_to_square(amount, (y1 - Y1, x1 - X1, y2 - Y1, x2 - X1), p.fill)
-        if p.normalize_stroke:
-            a64 = fit_stroke_width(a64, p.stroke_range)
-        a64 = np.clip(a64 * 1.25, 0.0, 1.0)
-        out[k] = 1.0 - 0.95 * a64.reshape(32, 2, 32, 2).mean(axis=(1, 3))
+        out[k] = frame_crop(amount, (y1 - Y1, x1 - X1, y2 - Y1, x2 - X1), p)
     return out
