@@ -45,7 +45,14 @@ def add_claims(subparsers) -> None:
     add_cli(subparsers)
 
 
-SUBCOMMANDS = [add_data, add_ocr, add_student, add_claims]
+def add_grade(subparsers) -> None:
+    """``python -m helpers grade NOTEBOOK``: run a student notebook, points per check and the score."""
+    from .grading import add_cli
+
+    add_cli(subparsers)
+
+
+SUBCOMMANDS = [add_data, add_ocr, add_student, add_claims, add_grade]
 
 
 def build_parser() -> argparse.ArgumentParser:

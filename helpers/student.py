@@ -6,20 +6,25 @@ Two kinds of answer are marked in the chapters:
   markers). :func:`clear_solutions` replaces each such region by ``raise NotImplementedError()`` at the
   marker's indentation, as nbgrader's ``ClearSolutions`` preprocessor does; the starter comments and the
   ``def`` line outside the markers stay, so the cell still defines the function and only its check fails;
-- prose: the ``{solution}`` blocks (sphinx-exercise) in Markdown cells, removed by :func:`strip_solutions`.
+- prose: the ``{solution}`` blocks (sphinx-exercise) in Markdown cells, removed by :func:`strip_solutions`;
+- the book's own answers shown or run beside the reader's: the listings of ``helpers/`` code
+  (``literalinclude`` with ``:class: reference-code``, removed by :func:`strip_listings`) and the cells that
+  run a check on the book's function (``checks.check_sigmoid(nn.sigmoid)``, removed by
+  :func:`strip_reference_checks`), which would pass whatever the reader wrote.
 
 ``python -m helpers student OUT`` writes the student notebooks of ``notebooks/`` to the folder OUT; the
 book's ``BOOK_SOLUTIONS=hide`` build uses the same functions for its pages and downloads.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
 from pathlib import Path
 
-__all__ = ["BEGIN", "END", "STUB", "clear_solutions", "strip_solutions", "student_notebook",
-           "reference_answers", "write_student_notebooks"]
+__all__ = ["BEGIN", "END", "STUB", "clear_solutions", "strip_solutions", "strip_listings", "strip_reference_checks",
+           "student_notebook", "reference_answers", "write_student_notebooks"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -30,6 +35,8 @@ _REGION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*##
                      re.M | re.S)
 SOLUTION_BLOCK = re.compile(
     r"^(?P<fence>`{3,}|:{3,})\{solution\}[^\n]*\n.*?^(?P=fence)[ \t]*(?:\n|\Z)", re.M | re.S)
+LISTING_BLOCK = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{literalinclude\}[^\n]*\n.*?^(?P=fence)[ \t]*(?:\n|\Z)", re.M | re.S)
 
 
 def clear_solutions(source: str) -> str:
@@ -55,6 +62,42 @@ def strip_solutions(text: str) -> str:
     return SOLUTION_BLOCK.sub("", text)
 
 
+def strip_listings(text: str) -> str:
+    """Remove every ``literalinclude`` listing of the book's answers (``:class: reference-code``)."""
+    return LISTING_BLOCK.sub(lambda m: "" if "reference-code" in m.group(0) else m.group(0), text)
+
+
+def _reference_checks(source: str) -> list[tuple[int, int]]:
+    """(first, last) line (1-based) of every statement ``checks.check_<name>(<module>.<function>, ...)``:
+    a check run on the book's function rather than on the reader's."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) else None
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and call.func.attr.startswith("check_") and isinstance(call.func.value, ast.Name)
+                and call.func.value.id == "checks" and call.args and isinstance(call.args[0], ast.Attribute)):
+            found.append((node.lineno, node.end_lineno or node.lineno))
+    return found
+
+
+def strip_reference_checks(source: str) -> str:
+    """``source`` without its statements that run a check on the book's function (with their comments)."""
+    spans = _reference_checks(source)
+    if not spans:
+        return source
+    lines = source.splitlines(keepends=True)
+    drop = {i for a, b in spans for i in range(a - 1, b)}
+    return "".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def _blank(source: str) -> bool:
+    return all(not line.strip() or line.lstrip().startswith("#") for line in source.splitlines())
+
+
 def _source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
@@ -63,14 +106,23 @@ def _source(cell: dict) -> str:
 def student_notebook(nb: dict) -> dict:
     """A copy of the notebook ``nb`` (nbformat 4 as a dict) with no reference answer and no output."""
     nb = copy.deepcopy(nb)
+    cells = []
     for cell in nb.get("cells", []):
         src = _source(cell)
         if cell.get("cell_type") == "code":
-            cell["source"] = clear_solutions(src)
+            checked = strip_reference_checks(src)
+            if checked != src and _blank(checked):
+                continue                       # a cell that only checked the book's function
+            cell["source"] = clear_solutions(checked)
             cell["outputs"] = []
             cell["execution_count"] = None
         elif cell.get("cell_type") == "markdown":
-            cell["source"] = strip_solutions(src)
+            text = strip_listings(strip_solutions(src))
+            if text != src and not text.strip():
+                continue                       # a cell that only held a listing of the answer
+            cell["source"] = text
+        cells.append(cell)
+    nb["cells"] = cells
     return nb
 
 
@@ -83,6 +135,10 @@ def reference_answers(nb: dict) -> list[str]:
             found.append(f"cell {i}: a '{BEGIN}' region")
         if cell.get("cell_type") == "markdown" and re.search(r"^(`{3,}|:{3,})\{solution\}", src, re.M):
             found.append(f"cell {i}: a {{solution}} block")
+        if cell.get("cell_type") == "markdown" and strip_listings(src) != src:
+            found.append(f"cell {i}: a listing of the book's answer (literalinclude, reference-code)")
+        if cell.get("cell_type") == "code" and _reference_checks(src):
+            found.append(f"cell {i}: a check run on the book's function")
     return found
 
 

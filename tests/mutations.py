@@ -40,8 +40,21 @@ T_TM = "tests/test_torch_models.py"
 T_DATA = "tests/test_data.py"
 T_BENCH = "tests/test_benchmarks.py"
 T_BUILD = "tests/test_book_build.py"
+T_ANS = "tests/test_check_answers.py"
+T_PAD = "tests/test_pad.py"
 
 MUTATIONS: list[dict] = [
+    # (p) helpers.parallel: workers run the caller's study with the caller's inputs
+    dict(id="pmap-context-lost", file="helpers/parallel.py",
+         old="initargs=(ctx,)",
+         new="initargs=(None,)",
+         tests=["tests/test_parallel.py::test_a_finetune_run_in_a_worker_equals_one_here"],
+         why="the workers never receive the backbone and sets the runs share"),
+    dict(id="pmap-quick-mode-parallel", file="helpers/parallel.py",
+         old="        if config.is_quick():\n            return 1\n",
+         new="",
+         tests=["tests/test_parallel.py::test_workers_follow_book_workers_and_mode"],
+         why="quick mode (the tests) starts worker processes that cost more than the runs they share"),
     # (a) OCR reading order: lines top to bottom, each left to right
     dict(id="ocr-order-x-only", file="helpers/ocr/lines.py",
          old="order = np.lexsort((along, line_of))",
@@ -250,7 +263,63 @@ MUTATIONS: list[dict] = [
          new='        last.setdefault(r["id"], r)   # a dict',
          tests=["tests/test_claims.py::test_claims_are_read_back_from_an_executed_notebook"],
          why="a re-run cell's claim would be reported with its first, stale value"),
-
+    # issue 27: the drawing pad reads in the page exactly as helpers.pad does in Python
+    dict(id="pad-js-ink-black", file="book/_static/pad-pipeline.js",
+         old="out.a[i * 32 + j] = 1 - f.ink_depth * mean;",
+         new="out.a[i * 32 + j] = 1 - mean;",
+         tests=[f"{T_PAD}::test_page_reads_drawings_like_python"],
+         why="the page's 32x32 image normalized with full-black ink, unlike the training images and the Python pipeline"),
+    dict(id="pad-js-weights-transposed", file="book/_static/pad-pipeline.js",
+         old="s += x[i] * model.W1[i * 64 + j];",
+         new="s += x[i] * model.W1[j * 1024 + i];",
+         tests=[f"{T_PAD}::test_page_reads_drawings_like_python"],
+         why="the page reads W1 column-major: the network in the page is not the chapter's"),
+    dict(id="pad-js-resize-not-antialiased", file="book/_static/pad-pipeline.js",
+         old="fs = Math.max(scale, 1),",
+         new="fs = 1,",
+         tests=[f"{T_PAD}::test_page_reads_drawings_like_python"],
+         why="a large drawing shrunk without PIL's widened filter: aliased strokes the Python crops never have"),
+    dict(id="pad-js-dilation-leans-wrong", file="book/_static/pad-pipeline.js",
+         old="const lo = dilate ? -(s - 1 - Math.floor(s / 2)) : -Math.floor(s / 2),",
+         new="const lo = -Math.floor(s / 2),",
+         tests=[f"{T_PAD}::test_page_reads_drawings_like_python"],
+         why="an even-sized grey dilation centred like scipy's erosion: thickened strokes shift by a pixel"),
+    dict(id="pad-py-pen-radius", file="helpers/pad.py",
+         old="    r = pen / 2\n    for stroke in strokes:",
+         new="    r = pen\n    for stroke in strokes:",
+         tests=[f"{T_PAD}::test_rasterize_draws_a_round_pen"],
+         why="the pen's diameter used as its radius: strokes twice as thick as the pad draws them"),
+    dict(id="pad-py-column-major", file="helpers/pad.py",
+         old="x = image.reshape(1, 1024)",
+         new="x = image.T.reshape(1, 1024)",
+         tests=[f"{T_PAD}::test_read_drawing_is_the_ocr_framing_and_the_chapter3_forward_pass"],
+         why="the drawing flattened column-major: the network sees it on its side"),
+    # issue 24: the exercise checks grade like a teaching assistant
+    dict(id="checks-no-side-effect-guard", file="helpers/checks/_core.py",
+         old="    saved = _snapshot(args, names, dict_arrays)\n",
+         new="    saved = []\n",
+         tests=[T_ANS],
+         why="a reader's function that changes its input in place (x -= x.max(...), delta *= ...) would pass"),
+    dict(id="checks-float64-tolerance-loose", file="helpers/checks/_core.py",
+         old="RTOL = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-5}",
+         new="RTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-5}",
+         tests=[T_ANS],
+         why="a float64 answer off by 1e-6 (e written as 2.71828) would pass as right"),
+    dict(id="checks-float32-held-to-float64", file="helpers/checks/_core.py",
+         old="np.issubdtype(dt, np.floating) and dt.itemsize < 8:",
+         new="np.issubdtype(dt, np.floating) and dt.itemsize < 4:",
+         tests=[T_ANS],
+         why="right float32 answers rejected for differences in the 7th digit"),
+    dict(id="checks-group-lines-one-page", file="helpers/checks/ocr.py",
+         old="    for lines, h, seed in ((SMALL_LINES, SMALL_HEIGHT, 4), (LARGE_LINES, LARGE_HEIGHT, 6)):",
+         new="    for lines, h, seed in ():",
+         tests=[T_ANS],
+         why="only the visible three-line page: a fixed pixel gap or a hard-coded count of 3 lines would pass"),
+    dict(id="checks-book-function-graded", file="helpers/checks/_core.py",
+         old="    if fn is reference:\n",
+         new="    if fn is reference and False:\n",
+         tests=[T_ANS],
+         why="handing in the book's own function (sigmoid = nn.sigmoid) would pass every check"),
 ]
 
 

@@ -68,6 +68,54 @@ def test_student_notebook_has_no_answer_and_no_output():
     assert nb["cells"][0]["outputs"], "the original notebook is not modified"
 
 
+def test_listings_and_checks_of_the_books_functions_leave_the_student_edition():
+    """A listing of the answer, or a check run on the book's function (which passes whatever the reader
+    wrote), would give the exercise away: both go, the rest of their cells stays."""
+    listing = ("Before.\n\n```{literalinclude} ../helpers/nn.py\n:pyobject: sigmoid\n:class: reference-code\n```\n\n"
+               "```{literalinclude} ../helpers/plots.py\n:pyobject: show\n```\nAfter.\n")
+    out = student.strip_listings(listing)
+    assert "pyobject: sigmoid" not in out and "pyobject: show" in out and "Before." in out and "After." in out
+    code = "x = 1\nchecks.check_sigmoid(nn.sigmoid)   # the book's version\nchecks.check_sigmoid(sigmoid)\n"
+    assert student.strip_reference_checks(code) == "x = 1\nchecks.check_sigmoid(sigmoid)\n"
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": listing.split("After.")[0].split("Before.")[1], "metadata": {}},
+        {"cell_type": "code", "source": "checks.check_forward(nn.forward, )\n", "outputs": [], "execution_count": 1,
+         "metadata": {}},
+        {"cell_type": "code", "source": code, "outputs": [], "execution_count": 2, "metadata": {}},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    assert len(student.reference_answers(nb)) == 3
+    out = student.student_notebook(nb)
+    assert student.reference_answers(out) == []
+    assert [c["cell_type"] for c in out["cells"]] == ["markdown", "code"]   # the emptied check cell goes
+    assert "checks.check_sigmoid(sigmoid)" in out["cells"][1]["source"]
+
+
+def _solution_regions(source: str) -> tuple[list[str], str]:
+    """(the answer's lines, the comments outside the answer) of a solution cell."""
+    import re
+
+    inside = re.findall(r"### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION", source, re.S | re.M)
+    outside = re.sub(r"### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION", "", source, flags=re.S | re.M)
+    comments = " ".join(line.split("#", 1)[1] for line in outside.splitlines() if line.strip().startswith("#"))
+    return [line.strip() for block in inside for line in block.splitlines()], comments
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_hint_spells_out_the_answer(path):
+    """The starter comments a student keeps hint at the answer; none repeats a line of it."""
+    def bare(text: str) -> str:
+        return "".join(text.split())
+
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or student.BEGIN not in source:
+            continue
+        answer, comments = _solution_regions(source)
+        given = [line for line in answer if len(bare(line)) >= 20 and not line.startswith("#")
+                 and bare(line) in bare(comments)]
+        assert not given, f"{path.name} cell {i}: a hint spells out the answer line(s) {given}"
+
+
 def test_every_chapter_has_code_exercises_and_the_student_edition_removes_them(tmp_path):
     written = student.write_student_notebooks(tmp_path / "student")
     assert [p.name for p in written] == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))

@@ -16,24 +16,30 @@ usual mistakes, what probably went wrong. Signatures follow the homework (and ``
 """
 from __future__ import annotations
 
+import contextlib
+import inspect
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import nn
-from ._core import CheckFailed, call, expect_close, expect_shape, passed
+from ._core import CheckFailed, call, call_unchanged, expect_close, expect_shape, fmt_pair, passed, refuse_reference
 
 __all__ = ["check_sigmoid", "check_initialize_weights", "check_forward", "check_softmax",
            "check_compute_loss_and_acc", "check_backwards", "check_get_random_batches", "check_train_epoch",
            "check_numerical_gradient"]
 
 
-def _call(fn: Callable, *args: Any, name: str, hint: str = "", **kwargs: Any) -> Any:
-    """:func:`call` with numpy's overflow warnings silenced (the checks judge the values) and a
-    hint added to the message when the reader's function crashed on a shape mismatch."""
+def _call(fn: Callable, *args: Any, name: str, hint: str = "", unchanged: bool = True, dict_arrays: bool = False,
+          **kwargs: Any) -> Any:
+    """:func:`call_unchanged` (the array arguments must come back as they went in; with
+    ``unchanged=False`` plain :func:`call`) with numpy's overflow warnings silenced (the checks judge
+    the values) and a hint added to the message when the reader's function crashed on a shape mismatch."""
     try:
         with np.errstate(all="ignore"):
-            return call(fn, *args, name=name, **kwargs)
+            if not unchanged:
+                return call(fn, *args, name=name, **kwargs)
+            return call_unchanged(fn, *args, name=name, dict_arrays=dict_arrays, **kwargs)
     except CheckFailed as e:
         text = str(e)
         if hint and ("broadcast" in text or "matmul" in text or "shapes" in text or "aligned" in text):
@@ -56,31 +62,43 @@ def _fmt(a: np.ndarray) -> str:
 
 # --- activations and the layer ---------------------------------------------------------------
 def check_sigmoid(sigmoid: Callable) -> None:
-    """sigmoid(x) elementwise, shape kept, right at x = 0, +-2, ..., and finite at x = +-1000."""
+    """sigmoid(x) elementwise, shape kept, right at x = 0, +-2, ..., on random arrays of other shapes,
+    and finite at x = +-1000; x itself left as it was."""
+    refuse_reference(sigmoid, nn.sigmoid, "sigmoid", "nn")
     x = np.array([[-3.0, -1.0, 0.0, 0.5, 2.0], [4.0, -0.25, 1.5, -6.0, 10.0]])
     got = expect_shape("sigmoid", _call(sigmoid, x.copy(), name="sigmoid"), x.shape,
                        "sigmoid(x) for x of shape (2, 5) (elementwise: same shape)")
     expected = nn.sigmoid(x)
     if _same(got, 1 - expected):
         raise CheckFailed(f"sigmoid: sigmoid(2) should be {expected[0, 4]:.4f} (the sigmoid rises from 0 to 1), "
-                          f"but yours gives {float(got[0, 4]):.4f}, which is sigmoid(-2). Check the sign: "
-                          "1 / (1 + exp(-x)).")
-    expect_close("sigmoid", got, expected, what="sigmoid(x)", rtol=1e-7, atol=1e-12,
-                 hint="The sigmoid is 1 / (1 + exp(-x)); sigmoid(0) = 0.5.")
+                          f"but yours gives {float(got[0, 4]):.4f}, which is sigmoid(-2). Check the sign of the "
+                          "exponent.")
+    expect_close("sigmoid", got, expected, what="sigmoid(x)", rtol=1e-7,
+                 hint="The sigmoid is 1 / (1 + e^-x), with e = np.e exactly (np.exp); sigmoid(0) = 0.5.")
+    r = np.random.default_rng(11)
+    for shape in ((7, 3), (4,), (2, 3, 4)):
+        xr = r.uniform(-8.0, 8.0, shape)
+        got_r = expect_shape("sigmoid", _call(sigmoid, xr.copy(), name="sigmoid"), shape,
+                             f"sigmoid(x) for random x of shape {shape} (elementwise: same shape)")
+        expect_close("sigmoid", got_r, nn.sigmoid(xr), what=f"sigmoid(x) for random x of shape {shape}",
+                     hint="The sigmoid is 1 / (1 + e^-x) for every entry, whatever the shape of x.")
     big = np.array([-1000.0, -50.0, 50.0, 1000.0])
     got_big = expect_shape("sigmoid", _call(sigmoid, big.copy(), name="sigmoid"), big.shape,
                            "sigmoid of [-1000, -50, 50, 1000]")
     expect_close("sigmoid", got_big, nn.sigmoid(big), what="sigmoid of the large inputs [-1000, -50, 50, 1000]",
-                 rtol=1e-7, atol=1e-12,
+                 rtol=1e-7,
                  hint="For large |x| one of exp(x), exp(-x) overflows to inf. 1 / (1 + exp(-x)) is still right "
                       "(1 / inf = 0), but exp(x) / (1 + exp(x)) gives inf / inf = NaN.")
-    passed("sigmoid", "right on 10 values in [-6, 10] and at +-1000 (no NaN), shape (2, 5) kept")
+    passed("sigmoid", "right on 10 values in [-6, 10], on random arrays of 3 other shapes and at +-1000 (no NaN); "
+                      "shapes kept, x left as it was")
 
 
 def check_initialize_weights(initialize_weights: Callable) -> None:
-    """Xavier uniform W (in_size, out_size) in +-sqrt(6 / (in + out)), zero biases, stored in params."""
-    stats = []
-    for n_in, n_out, name in ((300, 200, "layer1"), (3, 5, "")):
+    """Xavier uniform W (in_size, out_size) in +-sqrt(6 / (in + out)), zero biases, stored in params;
+    a new draw on every call."""
+    refuse_reference(initialize_weights, nn.initialize_weights, "initialize_weights", "nn")
+    stats, draws = [], []
+    for n_in, n_out, name in ((300, 200, "layer1"), (3, 5, ""), (1024, 36, "output"), (300, 200, "layer1")):
         params: dict = {}
         _call(initialize_weights, n_in, n_out, params, name, name="initialize_weights")
         where = f"initialize_weights({n_in}, {n_out}, params, {name!r})"
@@ -96,15 +114,30 @@ def check_initialize_weights(initialize_weights: Callable) -> None:
         if np.any(b != 0):
             raise CheckFailed(f"{where}: the biases should start at zero, but the largest |b| is "
                               f"{float(np.abs(b).max()):.3g}. Only the weights need randomness to break the symmetry.")
+        W = W.astype(np.float64)
         a = np.sqrt(6.0 / (n_in + n_out))
-        if np.abs(W).max() > a * (1 + 1e-9):
-            guess = (" The variance is about 1: that is np.random.randn unscaled." if abs(W.var() - 1) < 0.2 else
-                     " Draws from a normal distribution have no bound; use the uniform one." if n_in > 10 else "")
+        if np.abs(W).max() > a * (1 + 1e-6):
+            z = (W - W.mean()) / max(W.std(), 1e-300)
+            kurtosis = float(np.mean(z ** 4) - 3) if W.size > 1000 else None   # uniform -1.2, normal 0
+            if abs(W.var() - 1) < 0.2 and kurtosis is not None and abs(kurtosis) < 0.3:
+                guess = " The variance is about 1 and the values look normal: that is np.random.randn unscaled."
+            elif kurtosis is not None and abs(kurtosis) < 0.3:
+                guess = (" The values look normally distributed (a bell, with no bound): use the uniform "
+                         "distribution, which never leaves [-a, a].")
+            elif kurtosis is not None and abs(kurtosis + 1.2) < 0.3:
+                guess = (f" The values look uniform, but in [-{float(np.abs(W).max()):.4g}, "
+                         f"{float(np.abs(W).max()):.4g}]: check the bound's formula, "
+                         "a = sqrt(6 / (in_size + out_size)), both sizes added.")
+            else:
+                guess = ""
             raise CheckFailed(f"{where}: weights must lie in [-a, a] with a = sqrt(6 / (in_size + out_size)) = "
                               f"{a:.4f}, but the largest |W| is {float(np.abs(W).max()):.4f}.{guess} "
                               "Draw W from the uniform distribution U(-a, a).")
         if n_in > 10:
             target = 2.0 / (n_in + n_out)
+            if len(np.unique(W)) < W.size // 2:
+                raise CheckFailed(f"{where}: many weights are equal ({len(np.unique(W))} different values among "
+                                  f"{W.size}); draw each weight at random, or the units stay identical.")
             if np.abs(W.mean()) > 0.05 * a:
                 raise CheckFailed(f"{where}: the weights should be centred at 0, but their mean is {W.mean():.4f}: "
                                   "draw from U(-a, a), not from U(0, a).")
@@ -112,16 +145,22 @@ def check_initialize_weights(initialize_weights: Callable) -> None:
                 raise CheckFailed(f"{where}: the variance of W is {W.var():.3e}, but Xavier initialization gives "
                                   f"a^2 / 3 = 2 / (in_size + out_size) = {target:.3e} (ratio {W.var() / target:.2f}). "
                                   f"Check the scale: a = sqrt(6 / (in_size + out_size)) = {a:.4f}.")
-            if len(np.unique(W)) < W.size // 2:
-                raise CheckFailed(f"{where}: many weights are equal ({len(np.unique(W))} different values among "
-                                  f"{W.size}); draw each weight at random, or the units stay identical.")
-            stats = [W.var(), target, a]
+            stats = stats or [W.var(), target, a]
+        draws.append(W)
+    if np.array_equal(draws[0], draws[-1]):
+        raise CheckFailed("initialize_weights: two calls with the same sizes gave exactly the same weights: the "
+                          "generator is seeded inside the function (np.random.seed(...) or default_rng(seed)). "
+                          "Draw from a generator that is not reseeded on every call, or every layer of one size "
+                          "starts the same.")
     passed("initialize_weights", f"W (300, 200) uniform in +-{stats[2]:.4f}, variance {stats[0]:.2e} ~ "
-                                 f"2/(300+200) = {stats[1]:.1e}, b zeros; also (3, 5) with name ''")
+                                 f"2/(300+200) = {stats[1]:.1e}, b zeros; also (3, 5) with name '' and (1024, 36); "
+                                 "a new draw on every call")
 
 
 def check_forward(forward: Callable) -> None:
-    """post = activation(X @ W + b) and the cache (X, pre, post), on three random layers."""
+    """post = activation(X @ W + b) and the cache (X, pre, post), on three random layers; X, W and b
+    left as they were."""
+    refuse_reference(forward, nn.forward, "forward", "nn")
     r = np.random.default_rng(0)
     cases = [((5, 4, 3), None, "layer1"), ((2, 6, 7), nn.tanh, "hidden"), ((3, 5, 2), nn.softmax, "output")]
     for (N, D, M), act, name in cases:
@@ -130,7 +169,7 @@ def check_forward(forward: Callable) -> None:
         args = (X.copy(), params, name) if act is None else (X.copy(), params, name, act)
         act_name = "sigmoid (the default)" if act is None else act.__name__
         act = nn.sigmoid if act is None else act
-        got = _call(forward, *args, name="forward",
+        got = _call(forward, *args, name="forward", dict_arrays=True,
                     hint="X @ W multiplies (N, D) by (D, M); the bias (M,) is added to every row.")
         where = f"forward(X {X.shape}, params with W{name} {W.shape}, {name!r}, {act_name})"
         got = expect_shape("forward", got, (N, M), f"the output of {where}")
@@ -144,7 +183,10 @@ def check_forward(forward: Callable) -> None:
         if act is not nn.sigmoid and _same(got, nn.sigmoid(pre)):
             raise CheckFailed(f"{where}: applied the sigmoid although the activation argument is {act_name}; "
                               "call the `activation` you are given.")
-        expect_close("forward", got, post, what=f"the output of {where}", rtol=1e-7, atol=1e-10)
+        if not np.allclose(b, 0) and _same(got, act(X @ W) + b):
+            raise CheckFailed(f"{where}: the bias was added after the activation; it belongs inside: "
+                              "post = activation(X @ W + b).")
+        expect_close("forward", got, post, what=f"the output of {where}", rtol=1e-7)
         cache = params.get("cache_" + name)
         if cache is None:
             raise CheckFailed(f"{where}: params has no 'cache_{name}'. Save params['cache_' + name] = "
@@ -155,81 +197,111 @@ def check_forward(forward: Callable) -> None:
                               f"{type(cache).__name__}{size}")
         for i, (part, value) in enumerate(zip(("X", "pre", "post"), (X, pre, post))):
             expect_close("forward", cache[i], value, what=f"the cached {part} (params['cache_{name}'][{i}])",
-                         rtol=1e-7, atol=1e-10, hint="The cache is (X, pre, post) in that order, with "
+                         rtol=1e-7, hint="The cache is (X, pre, post) in that order, with "
                                                     "pre = X @ W + b and post = activation(pre).")
     passed("forward", "(5, 4) -> (5, 3), bias, activation and cache right on 3 random layers")
 
 
+_BIG = np.array([[1000.0, 999.0, 998.0, 0.0], [-1000.0, -1001.0, -1002.0, -1003.0], [0.0, 1.0, 2.0, 3.0]])
+_OVERFLOW = np.array([[0.0, 2000.0], [-2000.0, 0.0], [5.0, -5.0]])
+
+
 def check_softmax(softmax: Callable) -> None:
-    """Rows that sum to 1, equal to the book's softmax, and no NaN for logits of +-1000."""
-    x = 2 * np.random.default_rng(1).standard_normal((4, 6))
+    """Rows that sum to 1, equal to the book's softmax on random logits of several sizes, no NaN for
+    logits of +-1000 and for rows such as [0, 2000]; x left as it was."""
+    refuse_reference(softmax, nn.softmax, "softmax", "nn")
     keepdims = "Use keepdims=True, so that the row maxima and sums have shape (N, 1) and broadcast over the row."
-    got = expect_shape("softmax", _call(softmax, x.copy(), name="softmax", hint=keepdims), x.shape,
-                       "softmax(x) for logits x of shape (4, 6)")
-    rows, cols = got.sum(axis=1), got.sum(axis=0)
-    if np.allclose(cols, 1) and not np.allclose(rows, 1):
-        raise CheckFailed(f"softmax: the columns of the result sum to 1 and the rows to {_fmt(rows)}. Normalize over "
-                          "axis=1: each row is one example and must become a distribution over its classes.")
-    if np.all(np.isfinite(got)) and not np.allclose(rows, 1):
-        raise CheckFailed(f"softmax: every row must sum to 1, but the row sums are {_fmt(rows)}. Divide exp(x) by "
-                          "the sum over its row.")
-    expect_close("softmax", got, nn.softmax(x), what="softmax(x) of random logits (4, 6)", rtol=1e-7, atol=1e-12)
-    big = np.array([[1000.0, 999.0, 998.0, 0.0], [-1000.0, -1001.0, -1002.0, -1003.0], [0.0, 1.0, 2.0, 3.0]])
-    got = expect_shape("softmax", _call(softmax, big.copy(), name="softmax", hint=keepdims), big.shape,
-                       "softmax of large logits (3, 4)")
-    bad = [i for i in range(len(big)) if not np.all(np.isfinite(got[i]))]
-    if bad:
-        i = bad[0]
-        why = ("the row with the largest logits is fine but this one is not, so the maximum of the whole array was "
-               "subtracted: subtract each row's own maximum, x.max(axis=1, keepdims=True)." if 0 not in bad else
-               "exp(1000) overflows to inf and exp(-1000) underflows to 0, so the division gives inf/inf or 0/0 = "
-               "NaN. Subtract each row's maximum before exp (softmax(x - c) = softmax(x)): the largest exponent "
-               "is then exp(0) = 1.")
-        raise CheckFailed(f"softmax is not stable for large inputs: for the row {_fmt(big[i])} it returned "
-                          f"{_fmt(got[i])}; {why}")
-    expect_close("softmax", got, nn.softmax(big), what="softmax of the large logits", rtol=1e-7, atol=1e-12)
-    passed("softmax", "rows sum to 1 and match on random (4, 6) logits; stable for logits of +-1000")
+    r = np.random.default_rng(1)
+    for n, c in ((4, 6), (7, 3), (2, 10)):
+        x = 2 * r.standard_normal((n, c))
+        what = f"softmax(x) for random logits x of shape ({n}, {c})"
+        got = expect_shape("softmax", _call(softmax, x.copy(), name="softmax", hint=keepdims), x.shape, what)
+        got = got.astype(np.float64)
+        rows, cols = got.sum(axis=1), got.sum(axis=0)
+        if np.allclose(cols, 1) and not np.allclose(rows, 1):
+            raise CheckFailed(f"softmax: the columns of the result sum to 1 and the rows to {_fmt(rows)}. Normalize "
+                              "over axis=1: each row is one example and must become a distribution over its classes.")
+        if np.all(np.isfinite(got)) and not np.allclose(rows, 1, rtol=1e-4):
+            raise CheckFailed(f"softmax: every row must sum to 1, but the row sums are {_fmt(rows)}. Divide exp(x) "
+                              "by the sum over its own row.")
+        if np.all(np.isfinite(got)) and _same(got, nn.softmax(-x)):
+            raise CheckFailed("softmax: your result is the softmax of -x: the largest logit should get the largest "
+                              "probability; exponentiate x itself (after subtracting the row's maximum).")
+        expect_close("softmax", got, nn.softmax(x), what=what, rtol=1e-7)
+    for big, label in ((_BIG, "large logits (3, 4)"), (_OVERFLOW, "the rows [0, 2000], [-2000, 0], [5, -5]")):
+        got = expect_shape("softmax", _call(softmax, big.copy(), name="softmax", hint=keepdims), big.shape,
+                           f"softmax of {label}").astype(np.float64)
+        bad = [i for i in range(len(big)) if not np.all(np.isfinite(got[i]))]
+        if bad:
+            i = bad[0]
+            if big is _BIG and 0 not in bad:
+                why = ("the row with the largest logits is fine but this one is not, so the maximum of the whole "
+                       "array was subtracted: subtract each row's own maximum, x.max(axis=1, keepdims=True).")
+            elif big is _BIG:
+                why = ("exp(1000) overflows to inf and exp(-1000) underflows to 0, so the division gives inf/inf or "
+                       "0/0 = NaN. Subtract each row's maximum before exp (softmax(x - c) = softmax(x)): the largest "
+                       "exponent is then exp(0) = 1.")
+            else:
+                why = (f"after your shift an exponent is still as large as {float(np.ptp(big[i])) / 2:g} or more, "
+                       "and exp overflows to inf (inf / inf = NaN). Only the row's maximum makes every exponent <= 0: "
+                       "subtract x.max(axis=1, keepdims=True), not the mean, the minimum or a constant.")
+            raise CheckFailed(f"softmax is not stable for large inputs: for the row {_fmt(big[i])} it returned "
+                              f"{_fmt(got[i])}; {why}")
+        expect_close("softmax", got, nn.softmax(big), what=f"softmax of {label}", rtol=1e-7)
+    passed("softmax", "rows sum to 1 and match on random logits of 3 sizes; stable for logits of +-1000 and "
+                      "rows like [0, 2000]; x left as it was")
 
 
 def check_compute_loss_and_acc(compute_loss_and_acc: Callable) -> None:
-    """Cross-entropy summed over the batch and the accuracy; N ln C for uniform probabilities."""
+    """Cross-entropy summed over the batch and the accuracy, on batches of several sizes and numbers of
+    classes; N ln C for uniform probabilities; y and probs left as they were."""
+    refuse_reference(compute_loss_and_acc, nn.compute_loss_and_acc, "compute_loss_and_acc", "nn")
     r = np.random.default_rng(2)
-    N, C = 8, 5
-    labels = r.integers(0, C, N)
-    y = np.eye(C)[labels]
-    logits = 1.5 * r.standard_normal((N, C))
-    logits[:3] -= 5 * (1 - y[:3])            # the first three examples are classified right for sure,
-    logits[3, labels[3]] -= 10               # the fourth wrong
-    probs = nn.softmax(logits)
-    want_loss, want_acc = nn.compute_loss_and_acc(y, probs)
-    loss, acc = _two_numbers(compute_loss_and_acc, y, probs, "compute_loss_and_acc(y, probs)")
-    where = f"compute_loss_and_acc on a batch of {N} examples with {C} classes"
-    if np.isclose(loss, want_loss / N, rtol=1e-6):
-        raise CheckFailed(f"{where}: the loss is {loss:.4f}, the *mean* over the batch; the book (like the homework) "
-                          f"uses the sum, -sum_n log p[n, true class] = {want_loss:.4f}. Do not divide by N.")
-    if np.isclose(loss, -want_loss, rtol=1e-6):
-        raise CheckFailed(f"{where}: the loss is {loss:.4f}, negative; cross-entropy is -sum log p = {want_loss:.4f} "
-                          "(log p <= 0, so the loss is >= 0).")
-    if np.isclose(loss, -np.sum(np.log(probs)), rtol=1e-6):
-        raise CheckFailed(f"{where}: the loss sums log p over every class; only the true class counts: "
-                          "-sum(y * log(probs)) with one-hot y.")
-    if not np.isclose(loss, want_loss, rtol=1e-6, atol=1e-9):
-        raise CheckFailed(f"{where}: the loss should be -sum_n log probs[n, true class] = {want_loss:.6f}, got "
-                          f"{loss:.6f}.")
-    if np.isclose(acc, want_acc * N):
-        raise CheckFailed(f"{where}: the accuracy is {acc:g}, a count; return the fraction of examples whose "
-                          f"largest probability is the true class ({want_acc:g}).")
-    if not np.isclose(acc, want_acc):
-        raise CheckFailed(f"{where}: the accuracy should be {want_acc:g} ({int(want_acc * N)} of {N} examples have "
-                          f"their largest probability on the true class), got {acc:g}. Compare "
-                          "probs.argmax(axis=1) with y.argmax(axis=1).")
-    uniform = np.full((N, C), 1.0 / C)
-    loss_u, _ = _two_numbers(compute_loss_and_acc, y, uniform, "compute_loss_and_acc(y, uniform probabilities)")
-    if not np.isclose(loss_u, N * np.log(C), rtol=1e-6):
-        raise CheckFailed(f"compute_loss_and_acc: with every probability 1/{C} the loss must be N ln C = "
-                          f"{N} ln {C} = {N * np.log(C):.4f} (where an untrained network starts), got {loss_u:.4f}.")
-    passed("compute_loss_and_acc", f"summed cross-entropy {want_loss:.3f} and accuracy {want_acc:g} on a batch of "
-                                   f"{N}; uniform 1/{C} gives N ln C = {N * np.log(C):.3f}")
+    tol = 1e-5                               # float32 probabilities, or log(p + 1e-9), are right answers
+    for N, C in ((8, 5), (13, 10), (6, 2)):
+        labels = r.integers(0, C, N)
+        y = np.eye(C)[labels]
+        logits = 1.5 * r.standard_normal((N, C))
+        logits[:3] -= 5 * (1 - y[:3])            # the first three examples are classified right for sure,
+        logits[3, labels[3]] -= 6                # the fourth wrong (p of its class ~1e-4, not ~1e-6)
+        probs = nn.softmax(logits)
+        want_loss, want_acc = nn.compute_loss_and_acc(y, probs)
+        loss, acc = _two_numbers(compute_loss_and_acc, y, probs, "compute_loss_and_acc(y, probs)")
+        where = f"compute_loss_and_acc on a batch of {N} examples with {C} classes"
+        if np.isclose(loss, want_loss / N, rtol=tol):
+            raise CheckFailed(f"{where}: the loss is {loss:.6g}, the *mean* over the batch; the book (like the "
+                              f"homework) uses the sum, -sum_n log p[n, true class] = {want_loss:.6g}. Do not "
+                              "divide by N.")
+        if np.isclose(loss, -want_loss, rtol=tol):
+            raise CheckFailed(f"{where}: the loss is {loss:.6g}, negative; cross-entropy is -sum log p = "
+                              f"{want_loss:.6g} (log p <= 0, so the loss is >= 0).")
+        if np.isclose(loss, -np.sum(np.log(probs)), rtol=tol):
+            raise CheckFailed(f"{where}: the loss sums log p over every class; only the true class counts "
+                              "(y is one-hot: multiply by it, or pick the true class's column).")
+        if np.isclose(loss, want_loss / np.log(10), rtol=tol):
+            raise CheckFailed(f"{where}: the loss is {loss:.6g}, the cross-entropy in base 10 (np.log10); it uses "
+                              f"the natural logarithm, np.log: {want_loss:.6g}.")
+        if not np.isclose(loss, want_loss, rtol=tol, atol=1e-9):
+            e, g = fmt_pair(want_loss, loss)
+            raise CheckFailed(f"{where}: the loss should be -sum_n log probs[n, true class] = {e}, got {g}.")
+        if np.isclose(acc, want_acc * N) and N * want_acc != want_acc:
+            raise CheckFailed(f"{where}: the accuracy is {acc:g}, a count; return the fraction of examples whose "
+                              f"largest probability is the true class ({want_acc:g}).")
+        if want_acc > 0 and np.isclose(acc, 100 * want_acc):
+            raise CheckFailed(f"{where}: the accuracy is {acc:g}, a percentage; return the fraction, "
+                              f"{want_acc:g} (between 0 and 1).")
+        if not np.isclose(acc, want_acc, rtol=0, atol=1e-6):
+            raise CheckFailed(f"{where}: the accuracy should be {want_acc:g} ({int(round(want_acc * N))} of {N} "
+                              f"examples have their largest probability on the true class), got {acc:g}. Compare "
+                              "the class of each row: probs.argmax(axis=1) with y.argmax(axis=1).")
+        uniform = np.full((N, C), 1.0 / C)
+        loss_u, _ = _two_numbers(compute_loss_and_acc, y, uniform, "compute_loss_and_acc(y, uniform probabilities)")
+        if not np.isclose(loss_u, N * np.log(C), rtol=tol):
+            raise CheckFailed(f"compute_loss_and_acc: with every probability 1/{C} the loss must be N ln C = "
+                              f"{N} ln {C} = {N * np.log(C):.6g} (where an untrained network starts), got "
+                              f"{loss_u:.6g}.")
+    passed("compute_loss_and_acc", "summed cross-entropy and accuracy right on batches of 8, 13 and 6 examples with "
+                                   "5, 10 and 2 classes; uniform 1/C gives N ln C; y and probs left as they were")
 
 
 def _two_numbers(fn: Callable, y: np.ndarray, probs: np.ndarray, what: str) -> tuple[float, float]:
@@ -245,7 +317,9 @@ def _two_numbers(fn: Callable, y: np.ndarray, probs: np.ndarray, what: str) -> t
 
 
 def check_backwards(backwards: Callable) -> None:
-    """grad_W, grad_b and dL/dX of one layer against central differences, for two activations."""
+    """grad_W, grad_b and dL/dX of one layer against central differences, for two activations; delta
+    and the cache left as they were."""
+    refuse_reference(backwards, nn.backwards, "backwards", "nn")
     r = np.random.default_rng(3)
     N, D, M = 5, 4, 3
     shapes = ("grad_W = X.T @ delta_pre is (D, N) @ (N, M) -> (D, M); dL/dX = delta_pre @ W.T is "
@@ -257,7 +331,7 @@ def check_backwards(backwards: Callable) -> None:
         nn.forward(X, params, name, act)     # the book's forward fills the cache
         mine = {"W" + name: W.copy(), "b" + name: b.copy(),
                 "cache_" + name: tuple(a.copy() for a in params["cache_" + name])}
-        dX = _call(backwards, delta.copy(), mine, name, deriv, name="backwards", hint=shapes)
+        dX = _call(backwards, delta.copy(), mine, name, deriv, name="backwards", hint=shapes, dict_arrays=True)
         where = f"backwards(delta {delta.shape}, params, {name!r}, {deriv.__name__}) for W {W.shape}"
         for key in ("grad_W" + name, "grad_b" + name):
             if key not in mine:
@@ -275,6 +349,10 @@ def check_backwards(backwards: Callable) -> None:
         if _same(gW, X.T @ delta):
             raise CheckFailed(f"{where}: grad_W equals X.T @ delta, without the activation's slope. First "
                               "delta_pre = delta * activation_deriv(post), then grad_W = X.T @ delta_pre.")
+        if deriv is not nn.sigmoid_deriv and _same(gW, X.T @ (delta * nn.sigmoid_deriv(post))):
+            raise CheckFailed(f"{where}: grad_W is what the sigmoid's slope post * (1 - post) gives, but this layer's "
+                              f"activation is {act.__name__}: use the activation_deriv you are given, "
+                              "delta_pre = delta * activation_deriv(post), not a slope written in.")
         if _same(gW, X.T @ (delta * deriv(pre))):
             raise CheckFailed(f"{where}: the activation derivative was applied to pre; in this book it takes the "
                               "layer's output, activation_deriv(post) (sigmoid' = post * (1 - post)).")
@@ -287,9 +365,9 @@ def check_backwards(backwards: Callable) -> None:
                               "(the loss is summed over the batch): delta_pre.sum(axis=0).")
         hint = ("The expected values are central differences (J(w + eps) - J(w - eps)) / (2 eps) of "
                 "J = sum(delta * forward(X)), one entry at a time.")
-        expect_close("backwards", gW, num["W"], what=f"params['grad_W{name}'] (dJ/dW)", rtol=1e-5, atol=1e-7, hint=hint)
-        expect_close("backwards", gb, num["b"], what=f"params['grad_b{name}'] (dJ/db)", rtol=1e-5, atol=1e-7, hint=hint)
-        expect_close("backwards", dX, num["X"], what="the returned dJ/dX", rtol=1e-5, atol=1e-7,
+        expect_close("backwards", gW, num["W"], what=f"params['grad_W{name}'] (dJ/dW)", rtol=1e-6, atol=1e-8, hint=hint)
+        expect_close("backwards", gb, num["b"], what=f"params['grad_b{name}'] (dJ/db)", rtol=1e-6, atol=1e-8, hint=hint)
+        expect_close("backwards", dX, num["X"], what="the returned dJ/dX", rtol=1e-6, atol=1e-8,
                      hint=hint + " dJ/dX = delta_pre @ W.T.")
     passed("backwards", "grad_W (4, 3), grad_b (3,) and dL/dX (5, 4) agree with central differences, for sigmoid "
                         "and tanh layers")
@@ -298,7 +376,9 @@ def check_backwards(backwards: Callable) -> None:
 # --- training ----------------------------------------------------------------------------------
 def check_get_random_batches(get_random_batches: Callable) -> None:
     """Every example exactly once, in batches of batch_size (the last may be smaller), rows paired,
-    a new order on every call."""
+    a new order on every call, X and y left as they were; where the function takes ``rng``, the order
+    comes from it."""
+    refuse_reference(get_random_batches, nn.get_random_batches, "get_random_batches", "nn")
     N, B = 23, 5
     X = np.arange(N, dtype=np.float64)[:, None] * np.array([1.0, -1.0, 0.5])   # row i says "example i"
     y = np.eye(N)                                                             # and so does its label
@@ -346,21 +426,99 @@ def check_get_random_batches(get_random_batches: Callable) -> None:
     if np.array_equal(orders[0], orders[1]):
         raise CheckFailed("get_random_batches: two calls gave the same order; draw a new permutation on every call "
                           "(do not seed a generator inside the function).")
+    if "rng" in _parameters(get_random_batches):
+        seeded = []
+        for _ in range(2):
+            batches = _call(get_random_batches, X.copy(), y.copy(), B, rng=np.random.default_rng(7),
+                            name="get_random_batches")
+            seeded.append(np.concatenate([np.asarray(xb)[:, 0] for xb, _ in batches]))
+        if not np.array_equal(seeded[0], seeded[1]):
+            raise CheckFailed("get_random_batches: two calls with generators seeded alike, rng=np.random."
+                              "default_rng(7), gave different orders: the order does not come from rng. Draw the "
+                              "permutation from the generator you are given (rng.permutation(N)), so that a seeded "
+                              "run can be repeated.")
     passed("get_random_batches", "23 examples in batches of 5: sizes [5, 5, 5, 5, 3], each example exactly once, "
                                  "rows paired with labels, a new order on each call; 20 in batches of 5: 4 batches")
 
 
+def _parameters(fn: Callable) -> list[str]:
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+class _Recorded(list):
+    """The batches of nn.get_random_batches; records the network's weights each time the loop asks
+    for the next batch (so that a loop can be compared with the book's step by step)."""
+
+    def __init__(self, batches: list, params: dict, states: list, keys: list[str]):
+        super().__init__(batches)
+        self.params, self.states, self.keys = params, states, keys
+
+    def __iter__(self):
+        for b in list.__iter__(self):
+            self.states.append({k: np.array(self.params[k], dtype=np.float64) for k in self.keys})
+            yield b
+
+
+@contextlib.contextmanager
+def _recording(params: dict, keys: list[str]):
+    """While active, ``nn.get_random_batches`` hands out batches that record ``params`` before each step."""
+    states: list = []
+    original = nn.get_random_batches
+
+    def recorded(*args: Any, **kwargs: Any) -> list:
+        return _Recorded(original(*args, **kwargs), params, states, keys)
+
+    nn.get_random_batches = recorded
+    try:
+        yield states
+    finally:
+        nn.get_random_batches = original
+
+
+_EPOCH_SLIPS = {
+    "whole": "each step used the whole data set (X, Y) instead of the batch: inside the loop, the forward pass, "
+             "the loss and the backward pass run on xb and yb",
+    "mean": "the gradient was averaged over the batch (delta divided by the batch size). The book (like the "
+            "homework) sums the loss over the batch, so delta = probs - yb and the step is W -= lr * grad_W",
+    "once": "one step per epoch, after the loop: take one step per batch, inside the loop over the batches",
+    "uphill": "the weights moved up the gradient; step against it: W -= lr * grad_W",
+    "weights": "the biases never moved: update every W and every b (for name, _ in params['layers'])",
+    "none": "the weights never changed: after the backward pass, update every parameter, "
+            "params[k] -= lr * params['grad_' + k] (nn.sgd_step)",
+}
+
+
+def _epoch_variant(X: np.ndarray, Y: np.ndarray, params: dict, lr: float, batch_size: int,
+                   rng: np.random.Generator, slip: str) -> None:
+    """One epoch of the book's loop with one of the usual slips (``_EPOCH_SLIPS``), in place."""
+    def step(sign: float = 1.0) -> None:
+        for name, _ in params["layers"]:
+            for p in ("W", "b") if slip != "weights" else ("W",):
+                params[p + name] -= sign * lr * params["grad_" + p + name]
+
+    for xb, yb in nn.get_random_batches(X, Y, batch_size, rng):
+        xi, yi = (X, Y) if slip == "whole" else (xb, yb)
+        probs = nn.mlp_forward(xi, params, check=False)
+        nn.mlp_backwards((probs - yi) / (len(yi) if slip == "mean" else 1), params)
+        if slip not in ("once", "none"):
+            step(-1.0 if slip == "uphill" else 1.0)
+    if slip == "once":
+        step()
+
+
 def check_train_epoch(train_epoch: Callable) -> None:
-    """One SGD step per batch with the summed gradient; lowers the loss on the toy problem as fast
-    as the book's loop."""
+    """One SGD step per batch with the summed gradient: an epoch of one batch is exactly one step, and
+    three epochs in batches of 7 (the last of 5) follow the book's loop step by step under the same
+    ``rng``; the returned loss per example and accuracy match; X and Y left as they were."""
+    refuse_reference(train_epoch, nn.train_epoch, "train_epoch", "nn")
     X, Y = nn.toy_problem(np.random.default_rng(0))
     N = len(X)
 
     def net() -> dict:
         return nn.build_mlp([2, 8, 4], ["sigmoid", "softmax"], np.random.default_rng(1), dtype=np.float64)
-
-    def loss_of(params: dict) -> float:
-        return nn.compute_loss_and_acc(Y, nn.predict(X, params))[0]
 
     keys = ["Wlayer1", "blayer1", "Woutput", "boutput"]
     start, ref, mine = net(), net(), net()
@@ -374,45 +532,126 @@ def check_train_epoch(train_epoch: Callable) -> None:
     for k in keys:
         step, want_step = mine[k] - start[k], ref[k] - start[k]
         if _same(step, want_step / N, rtol=1e-4):
-            raise CheckFailed(f"{where}: {k} moved by 1/{N} of one SGD step: the gradient was averaged over the "
-                              "batch. The book (like the homework) sums the loss over the batch, so the step is "
-                              "W -= lr * grad_W with delta = probs - y, not divided by the batch size.")
+            raise CheckFailed(f"{where}: {k} moved by 1/{N} of one SGD step: {_EPOCH_SLIPS['mean']}.")
         if _same(step, -want_step, rtol=1e-4):
             raise CheckFailed(f"{where}: {k} moved up the gradient; step against it: W -= lr * grad_W.")
-        expect_close("train_epoch", mine[k], ref[k], what=f"params[{k!r}] after one step", rtol=1e-6, atol=1e-10,
+        if k.startswith("b") and np.array_equal(mine[k], start[k]):
+            raise CheckFailed(f"{where}: {_EPOCH_SLIPS['weights']}.")
+        expect_close("train_epoch", mine[k], ref[k], what=f"params[{k!r}] after one step", rtol=1e-7,
                      hint="One batch of all examples gives exactly one step W - lr * grad_W, with the gradient of "
                           "the loss summed over the batch (forward, delta = probs - y, backwards, update).")
+    loss, acc = _loss_and_acc(got, where)
+    if np.isclose(loss, want[0] * N, rtol=1e-6):
+        raise CheckFailed(f"{where}: returned the summed loss {loss:.6g}; return it per example, divided by the "
+                          f"number of examples: {want[0]:.6g}.")
+    if not np.isclose(loss, want[0], rtol=1e-6) or not np.isclose(acc, want[1], atol=1e-9):
+        (wl, gl), (wa, ga) = fmt_pair(want[0], loss), fmt_pair(want[1], acc)
+        raise CheckFailed(f"{where}: returned ({gl}, {ga}); expected (loss per example, accuracy) = "
+                          f"({wl}, {wa}) of the batch before the update.")
+    # several batches, several epochs: step by step against the book's loop, the same rng
+    epochs, lr, B = 3, 0.05, 7
+    ref, mine = net(), net()
+    rng_ref, rng_mine = np.random.default_rng(6), np.random.default_rng(6)
+    where = (f"train_epoch on {N} examples in batches of {B} (the last of {N % B}), lr={lr}, "
+             f"rng=np.random.default_rng(6)")
+    for e in range(epochs):
+        with _recording(ref, keys) as ref_states:
+            want = nn.train_epoch(X, Y, ref, lr=lr, batch_size=B, rng=rng_ref)
+        before = {k: mine[k].copy() for k in keys}
+        with _recording(mine, keys) as my_states:
+            got = _call(train_epoch, X.copy(), Y.copy(), mine, lr=lr, batch_size=B, rng=rng_mine, name="train_epoch")
+        ref_states.append({k: ref[k].copy() for k in keys})
+        my_states.append({k: np.array(mine[k], dtype=np.float64) for k in keys})
+        ep = f"{where}, epoch {e + 1}"
+        if not _same_states(my_states[-1], ref_states[-1]):
+            _epoch_failure(ep, X, Y, before, my_states, ref_states, keys, lr, B, np.random.default_rng(6), e)
+        loss, acc = _loss_and_acc(got, ep)
+        if not np.isclose(loss, want[0], rtol=1e-6) or not np.isclose(acc, want[1], atol=1e-9):
+            cause = _loss_slip(loss, acc, want, X, Y, ref_states, B, e)
+            (wl, gl), (wa, ga) = fmt_pair(want[0], loss), fmt_pair(want[1], acc)
+            raise CheckFailed(f"{ep}: the weights are right, but it returned ({gl}, {ga}); expected "
+                              f"(loss per example, accuracy) = ({wl}, {wa}). {cause}")
+    passed("train_epoch", f"one full-batch epoch = one SGD step, exactly; {epochs} epochs in batches of {B} follow "
+                          "the book's loop step by step under the same rng, with the right loss and accuracy")
+
+
+def _loss_and_acc(got: Any, where: str) -> tuple[float, float]:
     try:
         loss, acc = (float(v) for v in got)
     except (TypeError, ValueError):
         raise CheckFailed(f"{where}: train_epoch should return two numbers, (loss per example, accuracy), got "
                           f"{got!r:.80}") from None
-    if np.isclose(loss, want[0] * N, rtol=1e-6):
-        raise CheckFailed(f"{where}: returned the summed loss {loss:.4f}; return it per example, divided by the "
-                          f"number of examples: {want[0]:.4f}.")
-    if not np.isclose(loss, want[0], rtol=1e-6) or not np.isclose(acc, want[1]):
-        raise CheckFailed(f"{where}: returned ({loss:.6g}, {acc:.6g}); expected (loss per example, accuracy) = "
-                          f"({want[0]:.6g}, {want[1]:.6g}) of the batch before the update.")
-    # many small batches: the loss must fall as fast as with the book's loop
-    ref, mine = net(), net()
-    rng_ref, rng_mine = np.random.default_rng(6), np.random.default_rng(6)
-    epochs, lr = 10, 0.02
-    for _ in range(epochs):
-        nn.train_epoch(X, Y, ref, lr=lr, batch_size=5, rng=rng_ref)
-        _call(train_epoch, X.copy(), Y.copy(), mine, lr=lr, batch_size=5, rng=rng_mine, name="train_epoch")
-    l0, l_ref, l_mine = loss_of(start), loss_of(ref), loss_of(mine)
-    if not np.isfinite(l_mine) or l0 - l_mine < 0.8 * (l0 - l_ref):
-        raise CheckFailed(f"train_epoch: {epochs} epochs on the toy problem ({N} examples, batches of 5, lr={lr}) "
-                          f"should lower the summed loss from {l0:.2f} to about {l_ref:.2f} (the book's loop), but "
-                          f"yours reaches {l_mine:.2f}. Take one step per batch, inside the loop over the batches, "
-                          f"not one per epoch.")
-    passed("train_epoch", f"one full-batch epoch = one SGD step, exactly; {epochs} epochs in batches of 5 lower the "
-                          f"toy loss from {l0:.1f} to {l_mine:.1f} (book: {l_ref:.1f})")
+    return loss, acc
+
+
+def _same_states(a: dict, b: dict) -> bool:
+    return all(_same(a[k], b[k], rtol=1e-7, atol=1e-10) for k in a)
+
+
+def _loss_slip(loss: float, acc: float, want: tuple, X: np.ndarray, Y: np.ndarray, states: list, B: int,
+               epoch: int) -> str:
+    """Which of the usual ways of adding up an epoch's loss gives ``loss``, as advice."""
+    r = np.random.default_rng(6)
+    for _ in range(epoch):
+        r.permutation(len(X))
+    summed = []
+    for (xb, yb), st in zip(nn.get_random_batches(X, Y, B, r), states):
+        params = {"layers": [("layer1", "sigmoid"), ("output", "softmax")], **st}
+        summed.append((nn.compute_loss_and_acc(yb, nn.mlp_forward(xb, params, check=False))[0], len(xb)))
+    N = len(X)
+    if np.isclose(loss, want[0], rtol=1e-6):
+        return (f"The accuracy should be the fraction of the {N} examples classified right, added up over the "
+                "batches (correct += acc * len(xb)) and divided by N.")
+    for value, text in ((want[0] * N, "the summed loss; divide it by the number of examples"),
+                        (np.mean([s_ / n for s_, n in summed]), "the mean of the batch means; add up each batch's "
+                         "summed loss and divide by N once (the last batch is smaller)"),
+                        (summed[-1][0] / summed[-1][1], "the last batch's loss per example; add up the loss of "
+                         "every batch"),
+                        (summed[-1][0], "the last batch's summed loss; add up the loss of every batch")):
+        if np.isclose(loss, value, rtol=1e-6):
+            return f"Your loss is {text}."
+    return ("Return (total loss / N, correct / N), the totals over the batches as they were before their steps, "
+            "the accuracy as a fraction.")
+
+
+def _epoch_failure(where: str, X: np.ndarray, Y: np.ndarray, before: dict, mine: list, ref: list, keys: list[str],
+                   lr: float, B: int, rng: np.random.Generator, epoch: int) -> None:
+    """Raise CheckFailed for a wrong epoch: the step where the weights first part from the book's, and the
+    slip whose epoch gives the reader's weights."""
+    final = mine[-1]
+    found = ""
+    for slip, text in _EPOCH_SLIPS.items():
+        params = {"layers": [("layer1", "sigmoid"), ("output", "softmax")], **{k: v.copy() for k, v in before.items()}}
+        r = np.random.default_rng(6)
+        for _ in range(epoch):                     # bring the generator to this epoch
+            r.permutation(len(X))
+        _epoch_variant(X, Y, params, lr, B, r, slip)
+        if _same_states(final, params):
+            found = text
+            break
+    if len(mine) == len(ref):
+        first = next(i for i, (m, w) in enumerate(zip(mine, ref)) if not _same_states(m, w))
+        diff = max(float(np.max(np.abs(mine[first][k] - ref[first][k]))) for k in keys)
+        head = (f"{where}: the weights follow the book's loop for {first} step{'s' if first != 1 else ''} and then "
+                f"differ by up to {diff:.3g}")
+    elif len(mine) == 1:
+        head = (f"{where}: the weights differ from the book's loop under the same rng (your loop does not take its "
+                "batches from nn.get_random_batches(X, Y, batch_size, rng), so the steps cannot be compared one by "
+                "one)")
+        if not found:
+            found = ("take the batches from nn.get_random_batches(X, Y, batch_size, rng), with the rng you are given, "
+                     "so that a seeded run gives the book's batches in the book's order")
+    else:
+        head = f"{where}: the loop asked for {len(mine) - 1} batches' worth of steps, the book's {len(ref) - 1}"
+    raise CheckFailed(f"{head}: " + (found + "." if found else
+                                     "for every batch: probs = nn.mlp_forward(xb, params), delta = probs - yb, "
+                                     "nn.mlp_backwards(delta, params), then W -= lr * grad_W for every W and b."))
 
 
 # --- gradient checking -------------------------------------------------------------------------
 def check_numerical_gradient(numerical_gradient: Callable) -> None:
     """Central differences of a known function, compared with its exact gradient; param_array restored."""
+    refuse_reference(numerical_gradient, nn.numerical_gradient, "numerical_gradient", "nn")
     r = np.random.default_rng(4)
     results = []
     for shape in ((3, 4), (5,)):
@@ -424,7 +663,7 @@ def check_numerical_gradient(numerical_gradient: Callable) -> None:
         def f() -> float:                  # f(W) = sum A (W - C)^2 + sum sin W, read from W itself
             return float(np.sum(A * (W - C) ** 2) + np.sum(np.sin(W)))
         exact = 2 * A * (W0 - C) + np.cos(W0)
-        got = _call(numerical_gradient, f, W, name="numerical_gradient")
+        got = _call(numerical_gradient, f, W, name="numerical_gradient", unchanged=False)
         where = f"numerical_gradient(f, param_array of shape {shape})"
         changed = np.abs(W - W0) > 1e-12
         if changed.any():

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._core import CheckFailed, call, expect_close, expect_shape, passed
+from ._core import (CheckFailed, call, call_unchanged, expect_close, expect_shape, fmt_pair, passed, refuse_reference,
+                    rtol_for)
 
 __all__ = ["check_autoencoder_forward", "check_autoencoder_backward", "check_autoencoder_epoch",
            "check_momentum_step", "check_pca_by_svd"]
@@ -95,6 +96,9 @@ def check_autoencoder_forward(autoencoder_forward: Callable) -> None:
     Graded on a 10-6-3-6-10 network with the homework's layer names and 5 random rows; a wrong
     output is compared with the usual slips (an activation left out or swapped, a bias dropped)."""
     name = "autoencoder_forward"
+    from .. import compression
+
+    refuse_reference(autoencoder_forward, compression.autoencoder_forward, name, "C")
     params = _small_autoencoder(0)
     X = _images(5, _SIZES[0], 1)
     expected, _ = _reference_forward(X, params)
@@ -145,6 +149,9 @@ def check_autoencoder_backward(autoencoder_backward: Callable) -> None:
     the chain rule written out in numpy. The first layer (from the output back) whose gradients differ
     is named, with the usual slips (the same dout for every layer, sigmoid's derivative everywhere)."""
     name = "autoencoder_backward"
+    from .. import compression
+
+    refuse_reference(autoencoder_backward, compression.autoencoder_backward, name, "C")
     params = _small_autoencoder(2)
     X = _images(5, _SIZES[0], 3)
     out = _forward_with_caches(X, params)
@@ -255,6 +262,15 @@ def _momentum_run(fn: Callable, name: str, seed: int, n_steps: int, lr: float, m
             _momentum_failure(name, t, bad[0], W0, got, expected, grads, lr, mu)
 
 
+def _signed_pair(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` as +0.123456, with more decimals where six would show two different numbers alike."""
+    for d in range(6, 17):
+        sa, sb = f"{a:+.{d}f}", f"{b:+.{d}f}"
+        if sa != sb or a == b:
+            break
+    return sa, sb
+
+
 def _momentum_failure(name: str, t: int, k: str, W0: dict, got: list, expected: list, grads: list, lr: float,
                       mu: float) -> None:
     """Raise CheckFailed for the first wrong step t (0-based) of params[k], naming the slip whose whole
@@ -275,8 +291,8 @@ def _momentum_failure(name: str, t: int, k: str, W0: dict, got: list, expected: 
     for s in range(n_steps):
         prev_e = W0[k][idx] if s == 0 else expected[s - 1][k][idx]
         prev_g = W0[k][idx] if s == 0 else got[s - 1][k][idx]
-        rows.append(f"  step {s + 1}: W changed by {got[s][k][idx] - prev_g:+.6f}, expected "
-                    f"{expected[s][k][idx] - prev_e:+.6f}")
+        g_step, e_step = _signed_pair(float(got[s][k][idx] - prev_g), float(expected[s][k][idx] - prev_e))
+        rows.append(f"  step {s + 1}: W changed by {g_step}, expected {e_step}")
     where = "step 1" if t == 0 else "step 2 (step 1 was right)" if t == 1 else f"step {t + 1} (steps 1-{t} were right)"
     msg = (f"{name}: with lr {lr}, mu {mu}, params['{k}'] first differs from M = mu M - lr grad; W += M in "
            f"{where}, by up to {float(err.max()):.3g}. Entry {tuple(int(i) for i in idx)} of params['{k}'] over "
@@ -300,6 +316,9 @@ def check_momentum_step(momentum_step: Callable) -> None:
     arrays and two bias vectors with random gradients. A wrong trajectory is compared with the usual
     slips: +lr, M not kept between steps, W updated before M, lr or mu left out."""
     name = "momentum_step"
+    from .. import nn
+
+    refuse_reference(momentum_step, nn.momentum_step, name, "nn")
     _momentum_run(momentum_step, name, seed=0, n_steps=3, lr=0.1, mu=0.9)
     _momentum_run(momentum_step, name, seed=1, n_steps=2, lr=0.05, mu=0.5)
     passed(name, "weights and biases right over 3 consecutive steps (lr 0.1, mu 0.9) and 2 more (lr 0.05, mu 0.5); "
@@ -364,8 +383,9 @@ def _check_epoch_run(fn: Callable, name: str, X: np.ndarray, batch_size: int, lr
             hint = (" That is the total, not divided by the number of images." if np.isclose(float(loss), total)
                     else " That is the mean per pixel, not the sum per image." if np.isclose(
                         float(loss), expected_loss / X.shape[1]) else "")
-            raise CheckFailed(f"{name}: epoch {e + 1} ({what}) returned loss {float(loss):.6g}, expected "
-                              f"{expected_loss:.6g}: the summed squared error of each batch before its update, "
+            want_s, got_s = fmt_pair(expected_loss, float(loss))
+            raise CheckFailed(f"{name}: epoch {e + 1} ({what}) returned loss {got_s}, expected "
+                              f"{want_s}: the summed squared error of each batch before its update, "
                               f"added over the batches and divided by N = {len(X)}.{hint}")
 
 
@@ -416,7 +436,7 @@ def _pca_case(fn: Callable, name: str, X: np.ndarray, k: int) -> None:
     r = min(N, D)
     V, eig = _top_directions(X)
     s_true = np.sqrt(eig[:r])
-    result = call(fn, X.copy(), k, name=name)
+    result = call_unchanged(fn, X.copy(), k, name=name)
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         raise CheckFailed(f"{name}: it should return three things, (mean, components, singular_values); it "
                           f"returned {type(result).__name__}"
@@ -432,6 +452,7 @@ def _pca_case(fn: Callable, name: str, X: np.ndarray, k: int) -> None:
     # the components: shape, orthonormal rows, the top-k subspace, in order
     if comps is None:
         raise CheckFailed(f"{name}: components is None; did the function forget to return it?")
+    tol = 1.0 if rtol_for(np.asarray(comps), np.asarray(s) if s is not None else None) <= 1e-7 else 1e3
     comps = np.asarray(comps, dtype=np.float64)
     if comps.shape == (D, k) and D != k:
         raise CheckFailed(f"{name}: components has shape {comps.shape} = (D, k); the book's convention is (k, D), "
@@ -440,13 +461,17 @@ def _pca_case(fn: Callable, name: str, X: np.ndarray, k: int) -> None:
     if comps.ndim == 2 and comps.shape[1] == D and comps.shape[0] in (r, D) and comps.shape[0] != k:
         raise CheckFailed(f"{name}: components has {comps.shape[0]} rows {where}; keep only the first k = {k} "
                           "rows of V^T.")
+    if comps.ndim == 2 and comps.shape == (k, N) and N != D:
+        raise CheckFailed(f"{name}: components has shape {comps.shape}, (k, N): one value per image in each row, "
+                          "which is U from the SVD (transposed). The principal directions are the rows of V^T (the "
+                          "third thing np.linalg.svd returns), the first k of them, (k, D).")
     if comps.ndim == 2 and comps.shape[0] == N and N != k:
         raise CheckFailed(f"{name}: components has shape {comps.shape}, one row per image: that looks like U from "
                           "the SVD. The principal directions are the rows of V^T (the third thing np.linalg.svd "
                           "returns), the first k of them.")
     expect_shape(name, comps, (k, D), f"components {where}")
     gram = comps @ comps.T
-    if not np.allclose(gram, np.eye(k), atol=1e-8):
+    if not np.allclose(gram, np.eye(k), atol=1e-8 * tol):
         norms = np.sqrt(np.diag(gram))
         off = np.abs(gram - np.diag(np.diag(gram))).max()
         if off < 1e-6 * max(1.0, norms.max() ** 2) and np.allclose(norms, s_true[:k], rtol=1e-6):
@@ -458,7 +483,7 @@ def _pca_case(fn: Callable, name: str, X: np.ndarray, k: int) -> None:
                           f"different rows is {off:.3g} {where}. Take them from the SVD of the centred data.")
     Xc = X - X.mean(axis=0)
     err, best = _subspace_error(Xc, comps), float(eig[k:].sum())
-    if err > best * (1 + 1e-7) + 1e-9 * eig.sum():
+    if err > best * (1 + 1e-7 * tol) + 1e-9 * tol * eig.sum():
         Vu, _ = _top_directions(X, centre=False)
         if np.allclose(np.abs(comps @ Vu[:k].T), np.eye(k), atol=1e-6):
             cause = ("they are the top directions of X itself, not of X - mean: centre the data (subtract "
@@ -473,7 +498,7 @@ def _pca_case(fn: Callable, name: str, X: np.ndarray, k: int) -> None:
                           f"error of {err:.6g} {where}; the best {k}-dimensional subspace (PCA's) leaves {best:.6g}, "
                           f"{(1 - best / err):.1%} less. {cause[0].upper() + cause[1:]}.")
     align = np.abs(np.sum(comps * V[:k], axis=1))
-    if not np.allclose(align, 1.0, atol=1e-6):
+    if not np.allclose(align, 1.0, atol=1e-6 * max(1.0, tol / 10)):
         raise CheckFailed(f"{name}: the {k} components span the right subspace but are not the principal "
                           "directions in order of decreasing variance (row 0 should have the largest): keep the "
                           "first k rows of V^T, in the order np.linalg.svd returns them.")
@@ -485,14 +510,14 @@ def _pca_case(fn: Callable, name: str, X: np.ndarray, k: int) -> None:
         raise CheckFailed(f"{name}: singular_values has {k} entries {where}; return all min(N, D) = {r} of them "
                           "(the PCA class needs them all for the explained variance).")
     expect_shape(name, s, (r,), f"singular_values {where}")
-    atol = 1e-6 * float(s_true[0])        # the smallest can be 0 (N <= D: the centred rows have rank N - 1)
-    if not np.allclose(s, s_true, rtol=1e-7, atol=atol):
+    atol = 1e-6 * tol * float(s_true[0])  # the smallest can be 0 (N <= D: the centred rows have rank N - 1)
+    if not np.allclose(s, s_true, rtol=1e-7 * tol, atol=atol):
         hint = "They are the diagonal of S in X - mean = U S V^T, largest first."
         if np.allclose(s, np.linalg.svd(X, compute_uv=False), rtol=1e-7, atol=atol):
             hint = "These are the singular values of X itself: take the SVD of X - mean."
         elif np.allclose(s, s_true ** 2, rtol=1e-6) or np.allclose(s, s_true ** 2 / N, rtol=1e-6):
             hint = "These are squares (the variances s^2 or s^2 / N); return s itself."
-        expect_close(name, s, s_true, what=f"singular_values {where}", rtol=1e-7, atol=atol, hint=hint)
+        expect_close(name, s, s_true, what=f"singular_values {where}", rtol=1e-7 * tol, atol=atol, hint=hint)
 
 
 def check_pca_by_svd(pca_by_svd: Callable) -> None:
@@ -504,6 +529,9 @@ def check_pca_by_svd(pca_by_svd: Callable) -> None:
     eigenvectors of the covariance matrix: the components must leave exactly the smallest possible
     reconstruction error of any k-dimensional subspace (up to each row's sign, which the SVD does not fix)."""
     name = "pca_by_svd"
+    from .. import compression
+
+    refuse_reference(pca_by_svd, compression.pca_by_svd, name, "C")
     _pca_case(pca_by_svd, name, _pca_data(40, 12, 0), 3)
     _pca_case(pca_by_svd, name, _pca_data(9, 16, 1), 4)
     passed(name, "mean, k orthonormal components (k, D) in order of variance with the least reconstruction "

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._core import CheckFailed, call, passed
+from ._core import CheckFailed, call, call_unchanged, passed, refuse_reference
 
 __all__ = ["check_findLetters", "check_group_lines", "check_prepare_crop", "check_prepare_crops"]
 
@@ -111,10 +111,13 @@ def _matched(boxes: np.ndarray, truth: np.ndarray) -> int:
 def check_findLetters(findLetters: Callable) -> None:
     """findLetters(image) -> (boxes (K, 4) [y1, x1, y2, x2], bw (H, W) ink 0, paper 1): every character
     of a three-line page found once, nothing else, and the binary image the right way round."""
+    from .. import ocr
+
+    refuse_reference(findLetters, ocr.findLetters, "findLetters", "ocr")
     page, truth, truth_bw, chars = _page()
     H, W = page.image.shape[:2]
     n = len(truth)
-    out = call(findLetters, page.image.copy(), name="findLetters")
+    out = call_unchanged(findLetters, page.image.copy(), name="findLetters")
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         got = type(out).__name__ + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
         raise CheckFailed(f"findLetters should return two things, (boxes, bw), like the homework's; got {got}.")
@@ -195,6 +198,17 @@ def check_findLetters(findLetters: Callable) -> None:
     if twice:
         raise CheckFailed(f"{where}: {_name(chars, twice[0])} has {(iou[:, twice[0]] >= 0.5).sum()} boxes; every "
                           "character should have exactly one.")
+    # --- the far corner: one past the last pixel, as regionprops gives it ----------------------
+    d = boxes[iou.argmax(axis=0)] - truth            # edges of each character's box against the true ones
+    skew_y, skew_x = float((d[:, 0] + d[:, 2]).mean()), float((d[:, 1] + d[:, 3]).mean())
+    if abs(skew_y) > 0.6 and abs(skew_x) > 0.6 and skew_y * skew_x > 0:
+        short = skew_y < 0
+        way, fix = ("short of", "do not subtract 1") if short else ("beyond", "do not add 1")
+        raise CheckFailed(f"{where}: the boxes' far edges (y2, x2) sit about one pixel {way} "
+                          f"the true ones while the near edges (y1, x1) match (on average {d[:, 2].mean():+.2f} and "
+                          f"{d[:, 3].mean():+.2f} pixels against {d[:, 0].mean():+.2f} and {d[:, 1].mean():+.2f}). "
+                          "y2 and x2 are one past the last pixel, exactly as regionprops' bbox gives them, so that "
+                          f"bw[y1:y2, x1:x2] holds the whole character: {fix}.")
     # --- the binary image ------------------------------------------------------------------------
     if bw.shape != (H, W):
         extra_hint = " (one channel: the image is binary, not RGB)" if bw.shape[:2] == (H, W) else ""
@@ -231,6 +245,10 @@ ROW_LINES = ("TO DO LIST", "MAKE A QUIZ", "CHECK 42 BOXES")
 ROW_TILT = 1.0     # degrees: the level page is tilted a little, as a hand-held photo is
 SKEW_LINES = ("2 CHECK OFF THE FIRST", "THING ON TO DO LIST", "3 REALIZE YOU HAVE ALREADY")
 SKEW_TILT = 6.0    # degrees: enough to mix long lines when the skew is not estimated
+SMALL_LINES = ("TO DO", "BUY MILK", "CALL BOB", "QUIZ AT 9", "GYM")   # 5 lines of small print ...
+SMALL_HEIGHT = 8.0
+LARGE_LINES = ("HELLO", "WORLD 42")                                # ... and 2 of large: no count or gap is fixed
+LARGE_HEIGHT = 55.0
 _WIDTH = {"I": 0.25, "1": 0.3, "J": 0.5, "M": 0.95, "W": 1.05, "Q": 0.8, "O": 0.8}
 
 
@@ -301,8 +319,9 @@ def _lines_text(chars: list, idx: np.ndarray, line_of: np.ndarray) -> list[str]:
     return rows
 
 
-def _judge_rows(fn: Callable, lines: tuple, tilt_deg: float, seed: int, prefix: str = "", hint: str = "") -> int:
-    boxes, chars0 = row_boxes(lines, tilt_deg, seed)
+def _judge_rows(fn: Callable, lines: tuple, tilt_deg: float, seed: int, prefix: str = "", hint: str = "",
+                height: float = 30.0) -> int:
+    boxes, chars0 = row_boxes(lines, tilt_deg, seed, height)
     k = len(boxes)
     perm = np.random.default_rng(seed + 1).permutation(k)  # the reader gets the boxes in a random order
     shuffled, chars = boxes[perm], [chars0[i] for i in perm]
@@ -311,7 +330,7 @@ def _judge_rows(fn: Callable, lines: tuple, tilt_deg: float, seed: int, prefix: 
     height = float(np.median(boxes[:, 2] - boxes[:, 0]))
     where = (f"{prefix}group_lines on {k} boxes of {len(lines)} lines, given in a random order "
              f"(height = {height:g})")
-    order, line_of = _two_arrays(call(fn, shuffled.copy(), height, name="group_lines"), where, k)
+    order, line_of = _two_arrays(call_unchanged(fn, shuffled.copy(), height, name="group_lines"), where, k)
 
     def fail(finding: str, advice: str = "") -> CheckFailed:
         # on the tilted page the advice for a level page would mislead: the hint replaces it
@@ -377,8 +396,20 @@ def _judge_rows(fn: Callable, lines: tuple, tilt_deg: float, seed: int, prefix: 
 def check_group_lines(group_lines: Callable, skew: bool = False) -> None:
     """group_lines(boxes (K, 4), height) -> (order (K,), line_of (K,)): three lines of shuffled boxes
     (letters of different sizes, a Q's tail, a wobbling hand, a ``ROW_TILT`` degree tilt) in reading
-    order; with ``skew``, also three long lines on a page turned by ``SKEW_TILT`` degrees."""
+    order; with ``skew``, also three long lines on a page turned by ``SKEW_TILT`` degrees. Two more pages,
+    of other sizes and numbers of lines (``SMALL_LINES``, ``LARGE_LINES``), make sure that nothing is fixed
+    to the first page: the number of lines, or a gap in pixels that ignores ``height``."""
+    from .. import ocr
+
+    refuse_reference(group_lines, ocr.group_lines, "group_lines", "ocr")
     k = _judge_rows(group_lines, ROW_LINES, ROW_TILT, seed=0)
+    for lines, h, seed in ((SMALL_LINES, SMALL_HEIGHT, 4), (LARGE_LINES, LARGE_HEIGHT, 6)):
+        _judge_rows(group_lines, lines, ROW_TILT, seed=seed, height=h,
+                    prefix=f"on a page of {len(lines)} lines of characters about {h:g} pixels high: ",
+                    hint=f"Your function read the first page ({len(ROW_LINES)} lines, height 30) right, so something "
+                         "in it is fixed to that page: start a new line where the sorted centres jump by a fraction "
+                         "of `height` (about half), not by a number of pixels, and let the jumps decide how many "
+                         "lines there are.")
     what = (f"{len(ROW_LINES)} lines of {k} shuffled boxes (letters of different sizes, a Q's tail, a wobbling "
             f"hand, a {ROW_TILT:g}° tilt) in reading order, numbered from the top")
     if skew:
@@ -390,6 +421,8 @@ def check_group_lines(group_lines: Callable, skew: bool = False) -> None:
         k2 = _judge_rows(group_lines, SKEW_LINES, SKEW_TILT, seed=2, prefix=f"on a page turned by {SKEW_TILT:g}°: ",
                          hint=hint)
         what += f"; also {len(SKEW_LINES)} long lines ({k2} boxes) on a page turned by {SKEW_TILT:g}°"
+    what += (f"; also {len(SMALL_LINES)} lines of small print and {len(LARGE_LINES)} of large (height "
+             f"{SMALL_HEIGHT:g} and {LARGE_HEIGHT:g})")
     passed("group_lines", what)
 
 
@@ -492,20 +525,55 @@ def _judge_crop(where: str, crop: Any, box: np.ndarray, bw: np.ndarray) -> int:
     return int(side)
 
 
+def _reference_crop(bw: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The chapter's recipe: cut the box, pad with paper to a square 32/29 of its larger side (half the
+    padding on each side), resize to 32 x 32."""
+    from skimage import transform
+
+    y1, x1, y2, x2 = (int(v) for v in box)
+    c = np.asarray(bw[y1:y2, x1:x2], dtype=np.float64)
+    h, w = c.shape
+    side = int(round(max(h, w) * 32 / 29))
+    py, px = side - h, side - w
+    square = np.pad(c, ((py // 2, py - py // 2), (px // 2, px - px // 2)), constant_values=1)
+    return transform.resize(square, (32, 32), anti_aliasing=True)
+
+
+def _ink_centre(crop: Any) -> tuple[float, float]:
+    """(row, column) of the centre of mass of the ink (1 - value) of a crop."""
+    ink = np.clip(1.0 - np.asarray(crop, dtype=np.float64), 0, None)
+    rows, cols = np.indices(ink.shape)
+    total = max(float(ink.sum()), 1e-12)
+    return float((ink * rows).sum() / total), float((ink * cols).sum() / total)
+
+
 def check_prepare_crop(prepare_crop: Callable) -> None:
     """prepare_crop(bw (H, W) ink 0 paper 1, box [y1, x1, y2, x2]) -> (32, 32): every character of a
     three-line page squared, 32x32, paper 1 and ink dark, centred, its larger side as in the training images."""
     page, boxes, bw, chars = _page()
-    sides = []
+    sides, shifts, ink_ratio = [], [], []
     for k, box in enumerate(boxes):
         where = f"prepare_crop(bw, {_fmt_box(box)}) for {_name(chars, k)}"
-        crop = call(prepare_crop, np.array(bw), box.copy(), name="prepare_crop")
+        crop = call_unchanged(prepare_crop, np.array(bw), box.copy(), name="prepare_crop")
         if crop is None:
             raise CheckFailed(f"{where} returned None; did the function forget to `return` the crop?")
         sides.append(_judge_crop(where, crop, box, bw))
+        ref = _reference_crop(bw, box)
+        ink_ratio.append(float(np.clip(1.0 - np.asarray(crop, np.float64), 0, 1).sum() / (1.0 - ref).sum()))
+        shifts.append(np.subtract(_ink_centre(crop), _ink_centre(ref)))
+    if np.mean(ink_ratio) < 0.98:
+        dy, dx = np.mean(shifts, axis=0)
+        way = ("down and to the right" if dy > 0 and dx > 0 else "up and to the left" if dy < 0 and dx < 0 else
+               "off its place")
+        raise CheckFailed(f"prepare_crop: the crops hold {100 * (1 - np.mean(ink_ratio)):.0f}% less ink than the "
+                          f"characters have (up to {100 * (1 - min(ink_ratio)):.0f}% for one), and the characters sit "
+                          f"about a pixel {way} ({dy:+.2f} rows, {dx:+.2f} columns on average): an edge row and column "
+                          "of every character are cut off, so the cut is off by one. Cut exactly bw[y1:y2, x1:x2]: "
+                          "y1, x1 is the character's first pixel and y2, x2 one past its last.")
     lo, hi = _training_sizes()
     passed("prepare_crop", f"{len(boxes)} characters: 32x32, paper 1 and ink dark, centred, aspect kept, the larger "
-                           f"side of the ink {min(sides)}-{max(sides)} of 32 pixels (training: {lo:g}-{hi:g})")
+                           f"side of the ink {min(sides)}-{max(sides)} of 32 pixels (training: {lo:g}-{hi:g}); "
+                           "bw left as it was")
 
 
 def check_prepare_crops(prepare_crops: Callable) -> None:

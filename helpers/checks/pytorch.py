@@ -11,12 +11,11 @@ Both run offline on tiny seeded models in well under a second.
 """
 from __future__ import annotations
 
-import copy
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from ._core import CheckFailed, call, expect_close, expect_shape, passed  # noqa: F401
+from ._core import CheckFailed, call, expect_close, expect_shape, fmt_pair, passed, refuse_reference  # noqa: F401
 
 __all__ = ["check_torch_train_epoch", "check_replace_head"]
 
@@ -50,7 +49,8 @@ def _flat(model) -> np.ndarray:
 
 
 def _simulate(variant: str) -> tuple[list[np.ndarray], float, float, float, float, float]:
-    """The weights before each batch and after the last, for the right loop ('ok') and two wrong ones;
+    """The weights before each batch and after the last, for the right loop ('ok') and the wrong ones
+    ('no_zero_grad', 'eval', 'softmax': a softmax before the cross-entropy);
     plus (loss per example, accuracy, unweighted mean of the batch losses, last batch's loss,
     summed loss)."""
     import torch
@@ -63,7 +63,7 @@ def _simulate(variant: str) -> tuple[list[np.ndarray], float, float, float, floa
     for x, y in batches:
         states.append(_flat(model))
         logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(F.softmax(logits, dim=1) if variant == "softmax" else logits, y)
         if variant != "no_zero_grad":
             opt.zero_grad()
         loss.backward()
@@ -99,6 +99,9 @@ def check_torch_train_epoch(train_epoch: Callable) -> None:
     import torch
 
     name = "train_epoch"
+    from .. import torch_models
+
+    refuse_reference(train_epoch, torch_models.train_epoch, name, "tm", "check_torch_train_epoch")
     model, batches = _tiny_problem()
     model.eval()                           # as evaluate() leaves a model
     opt = torch.optim.SGD(model.parameters(), lr=_LR)
@@ -132,7 +135,10 @@ def check_torch_train_epoch(train_epoch: Callable) -> None:
                                  "batch, before loss.backward()."),
                 ("eval", "the model trained in eval mode (it arrived in eval mode, as evaluate() leaves it): "
                          "batch norm then normalises with its running statistics and dropout stays off. Call "
-                         "model.train() at the start of the epoch.")):
+                         "model.train() at the start of the epoch."),
+                ("softmax", "the loss was computed from probabilities: F.cross_entropy takes the raw logits and "
+                            "applies log-softmax itself, so a softmax before it is applied twice and squashes the "
+                            "gradients. Pass model(x) straight to F.cross_entropy.")):
             if _close(states, _simulate(variant)[0]):
                 raise CheckFailed(f"{where}: the weights match the right loop up to step {first} but not after: "
                                   + text)
@@ -165,9 +171,10 @@ def check_torch_train_epoch(train_epoch: Callable) -> None:
             if np.isclose(loss, other, rtol=1e-6):
                 raise CheckFailed(f"{where}: returned loss {loss:.6f}, which is {text}. Expected the loss per "
                                   f"example over the epoch, {loss_ok:.6f}.")
-        raise CheckFailed(f"{where}: returned loss {loss:.6f}; expected the loss per example over the epoch, "
-                          f"{loss_ok:.6f} (each batch's loss before its step, weighted by its size).")
-    if not np.isclose(acc, acc_ok, rtol=1e-9):
+        want_s, got_s = fmt_pair(loss_ok, loss)
+        raise CheckFailed(f"{where}: returned loss {got_s}; expected the loss per example over the epoch, "
+                          f"{want_s} (each batch's loss before its step, weighted by its size).")
+    if not np.isclose(acc, acc_ok, rtol=0, atol=1e-6):
         raise CheckFailed(f"{where}: returned accuracy {acc:.4f}; expected {acc_ok:.4f}, the fraction of the "
                           f"{sum(_BATCH_SIZES)} examples whose largest logit (before the step) is the true class.")
     passed(name, f"{n_b} SGD steps in training mode follow the reference weights step by step; returned loss "
@@ -175,39 +182,74 @@ def check_torch_train_epoch(train_epoch: Callable) -> None:
 
 
 # --- head replacement ----------------------------------------------------------------------------
+_HEAD_CASES = ((10, 0), (7, 3))      # (n_classes, seed): the chapter's 10 digits, and another count
+
+
 def check_replace_head(replace_head: Callable) -> None:
-    """On a seeded SqueezeNet 1.1 for 36 classes: ``replace_head(model, 10)`` gives (N, 10) scores from a
-    new, trainable classifier convolution on 512 channels, and leaves every other weight as it was."""
+    """On seeded SqueezeNet 1.1 models for 36 classes: ``replace_head(model, n)`` (n = 10, and another n)
+    returns the model with a new, trainable 1x1 convolution ``classifier[1]`` from 512 channels to n,
+    drawn like torchvision's (weights N(0, 0.01), biases 0), and every other weight and flag as it was."""
+    from .. import torch_models
+
+    refuse_reference(replace_head, torch_models.replace_head, "replace_head", "tm")
+    for n_classes, seed in _HEAD_CASES:
+        shape, n_backbone = _judge_head(replace_head, n_classes, seed)
+    passed("replace_head", f"scores (2, n) from a new trainable (n, {shape[1]}, 1, 1) convolution drawn like "
+                           "torchvision's, for "
+                           f"n = {' and '.join(str(n) for n, _ in _HEAD_CASES)}; the other {n_backbone} weight arrays "
+                           "of the backbone and their requires_grad unchanged")
+
+
+def _judge_head(replace_head: Callable, n_classes: int, seed: int) -> tuple[tuple, int]:
     import torch
 
     from ..torch_models import squeezenet
 
     name = "replace_head"
-    torch.manual_seed(0)
-    model = squeezenet(36)
+    torch.manual_seed(seed)
+    model = squeezenet(36, verbose=False)
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    flags = {k: p.requires_grad for k, p in model.named_parameters()}
     old_head = model.classifier[1]
-    out = call(replace_head, model, 10, name=name)
-    new = model if out is None else out
+    out = call(replace_head, model, n_classes, name=name)
+    where = f"{name}(model, {n_classes}) on SqueezeNet 1.1 for 36 classes"
+    if out is None:
+        raise CheckFailed(f"{where} returned None; return the model (changed in place) at the end, as the book's "
+                          "callers write model = replace_head(model, n_classes).")
+    new = out
     if not isinstance(new, torch.nn.Module):
-        raise CheckFailed(f"{name}: returned {type(out).__name__}; return the model (the same one, changed in "
+        raise CheckFailed(f"{where}: returned {type(out).__name__}; return the model (the same one, changed in "
                           "place), as the book's version does.")
-    where = f"{name}(model, 10) on SqueezeNet 1.1 for 36 classes"
     if new is not model and not hasattr(new, "features"):
         raise CheckFailed(f"{where}: returned a {type(new).__name__}, not the model. Put the new layer into the "
                           "model (model.classifier[1] = ...) and return the model.")
+    classifier = getattr(new, "classifier", None)
+    head = classifier[1] if isinstance(classifier, torch.nn.Sequential) and len(classifier) > 1 else None
     x = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(2))
+    device = next(new.parameters()).device
     new.eval()
-    with torch.no_grad():
-        scores = new(x.to(next(new.parameters()).device))
-    if tuple(scores.shape) != (2, 10):
-        raise CheckFailed(f"{where}: two images give scores of shape {tuple(scores.shape)}, expected (2, 10): the "
-                          "new classifier convolution must have n_classes output channels "
-                          "(nn.Conv2d(512, n_classes, kernel_size=1)) and 512 input channels, the features'.")
-    head = new.classifier[1] if hasattr(new, "classifier") else None
+    try:
+        with torch.no_grad():
+            scores = new(x.to(device))
+    except Exception as e:  # the reader's model: its failure is the finding
+        if isinstance(head, torch.nn.Linear):
+            raise CheckFailed(f"{where}: running the model on two images raised {type(e).__name__}: {e}. "
+                              "classifier[1] is an nn.Linear, but at that point the features are still an image, "
+                              "(N, 512, h, w), pooled only after it: the head is a 1x1 convolution, "
+                              "nn.Conv2d(512, n_classes, kernel_size=1).") from e
+        raise CheckFailed(f"{where}: running the model on two images raised {type(e).__name__}: {e}. The new "
+                          "layer must take the features' 512 channels: nn.Conv2d(512, n_classes, kernel_size=1)."
+                          ) from e
     if head is old_head:
         raise CheckFailed(f"{where}: classifier[1] is still the old layer; assign a new nn.Conv2d to "
                           "model.classifier[1].")
+    if tuple(scores.shape) != (2, n_classes):
+        cause = (f" The scores have {scores.shape[-1]} columns whatever n_classes is: use the argument n_classes, "
+                 "not a number written in." if n_classes != 10 and tuple(scores.shape) == (2, 10) else
+                 " The new classifier convolution must have n_classes output channels "
+                 "(nn.Conv2d(512, n_classes, kernel_size=1)) and 512 input channels, the features'.")
+        raise CheckFailed(f"{where}: two images give scores of shape {tuple(scores.shape)}, expected "
+                          f"(2, {n_classes}).{cause}")
     state = new.state_dict()
     changed = [k for k, v in before.items() if not k.startswith("classifier.1.")
                and (k not in state or state[k].shape != v.shape or not torch.equal(state[k].detach().cpu(), v))]
@@ -216,19 +258,51 @@ def check_replace_head(replace_head: Callable) -> None:
                           f"classifier changed (first: {changed[0]}): the pretrained backbone was re-initialised or "
                           "rebuilt, so everything it learned is lost. Replace only model.classifier[1] in the "
                           "model you were given; do not build a new network.")
-    params = list(head.parameters()) if isinstance(head, torch.nn.Module) else []
+    now = dict(new.named_parameters())
+    frozen = [k for k, f in flags.items() if not k.startswith("classifier.1.") and k in now
+              and now[k].requires_grad != f]
+    if frozen:
+        raise CheckFailed(f"{where}: the requires_grad of {len(frozen)} backbone weight arrays changed (first: "
+                          f"{frozen[0]}, now {now[frozen[0]].requires_grad}). replace_head only swaps the head; "
+                          "whether the backbone trains is the training's decision (tm.set_trainable), made "
+                          "separately, so leave every other parameter as it was.")
+    if not isinstance(head, torch.nn.Conv2d):
+        got = type(head).__name__ if head is not None else "missing"
+        layout = ", ".join(type(m).__name__ for m in classifier) if isinstance(classifier, torch.nn.Sequential) else \
+            type(classifier).__name__
+        raise CheckFailed(f"{where}: classifier[1] is {got}, not the new convolution: the classifier was rebuilt as "
+                          f"({layout}). SqueezeNet's is Sequential(Dropout, Conv2d, ReLU, AdaptiveAvgPool2d): keep it "
+                          "and replace only index 1, model.classifier[1] = nn.Conv2d(512, n_classes, kernel_size=1).")
+    W = head.weight.detach().cpu().double()
+    if tuple(W.shape) != (n_classes, 512, 1, 1):
+        raise CheckFailed(f"{where}: the new convolution's weight has shape {tuple(W.shape)}; expected "
+                          f"({n_classes}, 512, 1, 1), a 1x1 convolution (kernel_size=1): one weight per channel and "
+                          "class, as the layer it replaces.")
+    if head.bias is None:
+        raise CheckFailed(f"{where}: the new convolution has no bias; torchvision's has one (bias=True, the default), "
+                          "drawn as zeros.")
+    std, mean = float(W.std()), float(W.mean())
+    b = head.bias.detach().cpu().double()
+    if not (0.008 < std < 0.012 and abs(mean) < 0.002) or torch.any(b != 0):
+        default = 1 / np.sqrt(512)
+        which = (f" That is PyTorch's default initialisation (uniform within +-1/sqrt(512) = {default:.3f})."
+                 if abs(float(W.abs().max()) - default) < 0.1 * default else "")
+        raise CheckFailed(f"{where}: the new head should be drawn like torchvision's: weights from N(0, 0.01) and "
+                          f"biases 0; its weights have mean {mean:.4f} and standard deviation {std:.4f}, its largest "
+                          f"|bias| is {float(b.abs().max()):.3g}.{which} After creating the layer: "
+                          "torch.nn.init.normal_(conv.weight, mean=0.0, std=0.01) and torch.nn.init.zeros_(conv.bias).")
+    params = list(head.parameters())
     registered = {id(p) for p in new.parameters()}
-    if not params or any(id(p) not in registered for p in params):
+    if any(id(p) not in registered for p in params):
         raise CheckFailed(f"{where}: the new head's weights are not among model.parameters(), so no optimizer "
                           "would train them; put the new layer into the model (model.classifier[1] = ...).")
     if not all(p.requires_grad for p in params):
         raise CheckFailed(f"{where}: the new head is frozen (requires_grad=False): it would keep its random "
-                          "weights forever. A new layer must be trainable; freeze the backbone, not the head.")
+                          "weights forever. A new layer must be trainable.")
     new.train()
     new.zero_grad()
-    torch.nn.functional.cross_entropy(new(x.to(params[0].device)), torch.tensor([1, 7], device=params[0].device)
-                                      ).backward()
+    target = torch.tensor([1, n_classes - 1], device=params[0].device)
+    torch.nn.functional.cross_entropy(new(x.to(params[0].device)), target).backward()
     if any(p.grad is None or not torch.any(p.grad != 0) for p in params):
         raise CheckFailed(f"{where}: no gradient reaches the new head's weights; the scores must come from it.")
-    passed(name, f"scores (2, 10) from a new trainable {tuple(params[0].shape)} convolution; the other "
-                 f"{len(before) - 2} weight arrays of the backbone unchanged")
+    return tuple(W.shape), len(before) - 2
