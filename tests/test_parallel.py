@@ -67,3 +67,11 @@ def test_context_is_restored_after_a_serial_map():
     assert parallel.context() is None
     assert parallel.pmap(len, [[1, 2], [3]], ctx={"x": 1}, n_workers=1) == [2, 1]
     assert parallel.context() is None
+
+
+def test_prepare_refuses_an_unknown_network():
+    from helpers import torch_models as tm
+
+    with pytest.raises(ValueError, match="unknown networks.*'resnet'.*choose from"):
+        tm.prepare(("book_cnn", "resnet"))
+    assert set(tm.CHAPTER6_MODELS) < set(tm.SHARED_MODELS)

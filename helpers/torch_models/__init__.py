@@ -46,6 +46,7 @@ from .transfer import (BACKBONE_SOURCES, DIGITS_CNN_SETTINGS, FT_LR_GRID, FT_SEL
                        FT_VERSION, LETTERS, MNIST_HELD_OUT_PER_CLASS, adapt, backbone_features, digits_cnn,
                        finetune_backbone, finetune_experiment, labelled_subset, letters_squeezenet, mnist_target_task,
                        split_pool, zero_label_accuracy)
+from .transfer import CHAPTER6_MODELS, SHARED_MODELS, prepare
 
 __all__ = [
     "N_CLASSES", "MLP", "SmallCNN", "Normalize", "SqueezeNetClassifier", "squeezenet", "imagenet_weights_file",
@@ -55,6 +56,6 @@ __all__ = [
     "load_emnist", "FLOWERS17_CLASSES", "build_flowers17_folders", "load_flowers17",
     "train_same_batches", "mnist_target_task", "labelled_subset", "digits_cnn", "finetune_backbone",
     "backbone_features", "FT_STRATEGIES", "FT_SETTINGS", "adapt", "finetune_experiment",
-    "LETTERS", "letters_squeezenet", "BACKBONE_SOURCES", "zero_label_accuracy", "FT_LR_GRID", "FT_SELECT_K",
+    "LETTERS", "letters_squeezenet", "BACKBONE_SOURCES", "CHAPTER6_MODELS", "SHARED_MODELS", "prepare", "zero_label_accuracy", "FT_LR_GRID", "FT_SELECT_K",
     "split_pool", "mlp_controls", "FLOWERS_SIZE", "FLOWERS_SETTINGS", "flowers17_ready", "flowers17_experiment",
 ]

@@ -40,7 +40,8 @@ from .training import (_make_optimizer, _threads, as_tensors, evaluate, predict_
 __all__ = [
     "MNIST_HELD_OUT_PER_CLASS", "mnist_target_task", "labelled_subset",
     "DIGITS_CNN_SETTINGS", "digits_cnn", "LETTERS", "letters_squeezenet", "BACKBONE_SOURCES", "finetune_backbone",
-    "zero_label_accuracy", "FT_STRATEGIES", "FT_SETTINGS", "FT_LR_GRID", "FT_SELECT_K", "backbone_features",
+    "CHAPTER6_MODELS", "SHARED_MODELS", "prepare", "zero_label_accuracy", "FT_STRATEGIES", "FT_SETTINGS", "FT_LR_GRID",
+    "FT_SELECT_K", "backbone_features",
     "adapt", "split_pool", "FT_VERSION", "finetune_experiment",
 ]
 
@@ -170,6 +171,32 @@ def finetune_backbone(source: str = "auto", progress: bool = True,
     n = len(history.get("epoch", []))
     return model, (f"pretrained on {what} ({n} epoch{'' if n == 1 else 's'}, "
                    f"validation accuracy {100 * acc:.1f}%)")
+
+
+CHAPTER6_MODELS = ("pretrained_squeezenet", "letters_squeezenet", "book_cnn", "mlp_controls", "digits_cnn")
+SHARED_MODELS = CHAPTER6_MODELS + ("chapter3_mlp",)
+
+
+def _train_named(name: str) -> str:
+    """Train (or load) one of :data:`SHARED_MODELS` into the cache (in a worker of :func:`prepare`)."""
+    from .. import mlp
+    from . import checkpoints
+
+    fn = getattr(checkpoints, name, None) or getattr(mlp, name, None) or globals()[name]
+    fn(progress=False)
+    return name
+
+
+def prepare(names: tuple[str, ...] = CHAPTER6_MODELS) -> list[str]:
+    """Train the book's shared networks ``names`` (default: those of chapter 6, longest first; any of
+    :data:`SHARED_MODELS`) side by side on all cores (:func:`helpers.parallel.pmap`), into the cache,
+    so that the cells that need them load them. Each trains with one thread and its own seed: the
+    weights are those of training them one after another. Returns the names (nothing to do for
+    those already cached)."""
+    unknown = [n for n in names if n not in SHARED_MODELS]
+    if unknown:
+        raise ValueError(f"prepare: unknown networks {unknown}; choose from {SHARED_MODELS}")
+    return parallel.pmap(_train_named, list(names))
 
 
 def zero_label_accuracy(backbone: nn.Module, eval_set: Any) -> float | None:
