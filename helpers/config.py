@@ -269,6 +269,33 @@ def torch_device(prefer: str | None = None):
 
 
 @contextmanager
+def cache_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock while making the cache file ``path`` (a lock file named by a hash of its
+    absolute path in the temporary folder's ``book-locks/``, so the cache holds only cache files).
+
+    Two processes that need the same model or data set at once (two notebooks of a build, two
+    test workers, a study's worker processes) would otherwise both make it: the second now waits,
+    then finds the file made and loads it. The lock is released when the block ends or the process
+    dies (``flock``); where ``fcntl`` is missing (Windows) the block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    import hashlib
+
+    key = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
+    lock = Path(tempfile.gettempdir()) / "book-locks" / f"{Path(path).name}-{key}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success move it into place atomically.
 

@@ -264,27 +264,28 @@ def train_mlp(*, lr: float | None = None, epochs: int | None = None, batch_size:
     valid = load_book_data("valid") if valid is None else valid
     settings = mlp_settings(lr, epochs, batch_size, seed)
     path = mlp_cache_path(settings, train, valid)
-    if path.exists() and not retrain:
-        try:
-            return _load_cached(path)
-        except ModelFileError as exc:
-            warnings.warn(f"train_mlp: ignoring the damaged cache file and training again: {exc}", stacklevel=2)
-    rng = np.random.default_rng(config.seeded(settings["seed"]))
-    params = nn.build_mlp(list(CH3_SIZES), list(CH3_ACTIVATIONS), rng=rng, dtype=np.float32)
-    if progress:
-        print(f"training {'-'.join(map(str, CH3_SIZES))} (lr {settings['lr']:g}, batch {settings['batch_size']}, "
-              f"{settings['epochs']} epochs) on {len(train)} images: {train.source}", flush=True)
-    t0 = time.perf_counter()
-    history, snaps = train_with_snapshots(train.X, train.Y, params, valid.X, valid.Y, epochs=settings["epochs"],
-                                          lr=settings["lr"], batch_size=settings["batch_size"], rng=rng,
-                                          progress=progress, label=f"lr {settings['lr']:g}")
-    meta = {"source": train.source, "valid_source": valid.source, "n_train": len(train), "n_valid": len(valid),
-            "seconds": time.perf_counter() - t0, "settings": settings}
-    clean = {"layers": params["layers"]}
-    clean.update({k: params[k] for name, _ in params["layers"] for k in ("W" + name, "b" + name)})
-    save_params(path, clean, meta=np.array(json.dumps(meta)), snap_epochs=snaps["epochs"], snap_W=snaps["W"],
-                **{"history_" + k: np.asarray(history[k], dtype=np.float64) for k in _HISTORY_KEYS})
-    return clean, dict(meta, history=history, snapshots=snaps, path=str(path), cached=False)
+    with config.cache_lock(path):  # another process making it: wait, then load it
+        if path.exists() and not retrain:
+            try:
+                return _load_cached(path)
+            except ModelFileError as exc:
+                warnings.warn(f"train_mlp: ignoring the damaged cache file and training again: {exc}", stacklevel=2)
+        rng = np.random.default_rng(config.seeded(settings["seed"]))
+        params = nn.build_mlp(list(CH3_SIZES), list(CH3_ACTIVATIONS), rng=rng, dtype=np.float32)
+        if progress:
+            print(f"training {'-'.join(map(str, CH3_SIZES))} (lr {settings['lr']:g}, batch {settings['batch_size']}, "
+                  f"{settings['epochs']} epochs) on {len(train)} images: {train.source}", flush=True)
+        t0 = time.perf_counter()
+        history, snaps = train_with_snapshots(train.X, train.Y, params, valid.X, valid.Y, epochs=settings["epochs"],
+                                              lr=settings["lr"], batch_size=settings["batch_size"], rng=rng,
+                                              progress=progress, label=f"lr {settings['lr']:g}")
+        meta = {"source": train.source, "valid_source": valid.source, "n_train": len(train), "n_valid": len(valid),
+                "seconds": time.perf_counter() - t0, "settings": settings}
+        clean = {"layers": params["layers"]}
+        clean.update({k: params[k] for name, _ in params["layers"] for k in ("W" + name, "b" + name)})
+        save_params(path, clean, meta=np.array(json.dumps(meta)), snap_epochs=snaps["epochs"], snap_W=snaps["W"],
+                    **{"history_" + k: np.asarray(history[k], dtype=np.float64) for k in _HISTORY_KEYS})
+        return clean, dict(meta, history=history, snapshots=snaps, path=str(path), cached=False)
 
 
 def _train_mlp_seed(seed: int) -> tuple[dict, dict]:

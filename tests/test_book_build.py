@@ -234,3 +234,21 @@ def test_static_files_change_the_html_config(tmp_path, monkeypatch):
     book_build._static_changes_rebuild(None, cfg)
     assert cfg.html_context["default_mode"] == "light"
     assert cfg.html_context["book_static"] == book_build.static_fingerprint()
+
+
+def test_timed_execution_keeps_the_cache_key_and_records_each_cell(tmp_path):
+    """The build times every cell; the executed notebook must still match its source in jupyter-cache
+    (timestamps left in the cells' metadata would change the key: every build would execute again)."""
+    nbformat = pytest.importorskip("nbformat")
+    jupyter_cache = pytest.importorskip("jupyter_cache")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("import time; time.sleep(0.4)"),
+                nbformat.v4.new_code_cell("x = 1")]
+    cache = jupyter_cache.get_cache(tmp_path / "cache")
+    _, key = cache.create_hashed_notebook(nb)
+    result = book_build.timed_execution(nb, cwd=str(tmp_path), timeout=120, allow_errors=False, meta_override=True)
+    assert result.err is None
+    assert cache.create_hashed_notebook(nb)[1] == key
+    slow = book_build.cell_seconds(nb)
+    assert [i for i, _, _ in slow] == [0, 1] and slow[0][1] >= 0.4 and slow[0][2].startswith("import time")

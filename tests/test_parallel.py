@@ -75,3 +75,42 @@ def test_prepare_refuses_an_unknown_network():
     with pytest.raises(ValueError, match="unknown networks.*'resnet'.*choose from"):
         tm.prepare(("book_cnn", "resnet"))
     assert set(tm.CHAPTER6_MODELS) < set(tm.SHARED_MODELS)
+
+
+def test_two_processes_needing_one_model_train_it_once(tmp_path, monkeypatch):
+    """Two workers ask for the same chapter-3 network at once (as two notebooks of a build, or two
+    test workers, would): one trains it, the other waits for the lock and loads the cached file."""
+    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BOOK_MODE", "quick")
+    from helpers import mlp
+
+    runs = parallel.pmap(mlp._train_mlp_seed, [5, 5], n_workers=2)
+    assert sorted(info["cached"] for _, info in runs) == [False, True]
+    assert all(np.array_equal(runs[0][0][k], runs[1][0][k]) for k in ("Wlayer1", "Woutput"))
+
+
+def test_cache_lock_makes_the_second_process_wait(tmp_path):
+    import multiprocessing
+    import time
+
+    target = tmp_path / "model.npz"
+    ctx = multiprocessing.get_context("spawn")
+    with config.cache_lock(target):
+        child = ctx.Process(target=_touch_under_lock, args=(str(target), str(tmp_path / "child")))
+        child.start()
+        time.sleep(1.5)
+        assert not (tmp_path / "child").exists()       # still waiting for the lock
+        released = time.time()
+    child.join(60)
+    assert child.exitcode == 0 and float((tmp_path / "child").read_text()) >= released
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child"]     # no lock file in the cache folder
+
+
+def _touch_under_lock(target: str, out: str) -> None:
+    import pathlib
+    import time
+
+    from helpers import config as c
+
+    with c.cache_lock(target):
+        pathlib.Path(out).write_text(repr(time.time()))

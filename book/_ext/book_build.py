@@ -16,6 +16,9 @@
 - Collects every claim (:mod:`helpers.claims`) from the executed notebooks, cached or not, into
   ``_build/claims.json`` (and ``claims.json`` in the site), and puts the tightest margins into the
   results page where it has a ``claims-table`` div.
+- Executes the chapter notebooks the execution cache lacks two at a time (``BOOK_EXEC_STREAMS``) before
+  Sphinx reads them, into the same cache myst-nb reads: most of a notebook's time runs on one core, and
+  the data cache's locks keep two notebooks from training the same network twice.
 - Records each executed cell's start and end (nbclient's ``record_timing``) and puts each chapter's
   execution time and its five slowest cells, as measured when this build's cache was executed, into
   the performance page where it has a ``profile-table`` div.
@@ -89,6 +92,80 @@ def _cache_path(app, config) -> None:
             if old != path and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
     config.nb_execution_cache_path = str(path)
+
+
+# Chapters that take longest first (measured cold, full mode): with two streams the longest starts at once
+EXECUTION_ORDER = ["06_pytorch_finetuning", "04_ocr", "data", "05_autoencoder_pca", "03_mlp_training",
+                   "02_backprop", "01_softmax"]
+
+
+def execution_streams() -> int:
+    """How many notebooks the build executes at once: ``BOOK_EXEC_STREAMS``, else 2 on a machine with
+    two or more cores (1: one after another, as myst-nb alone does)."""
+    value = os.environ.get("BOOK_EXEC_STREAMS")
+    if value is None:
+        return 2 if (os.cpu_count() or 1) >= 2 else 1
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"BOOK_EXEC_STREAMS must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _execute_ahead(app, env, docnames) -> None:
+    """Execute the chapter notebooks that this build's cache lacks, ``execution_streams()`` at a time,
+    into the cache, before Sphinx reads them one by one (and myst-nb then finds each in the cache).
+
+    myst-nb executes one notebook after another, and most of a notebook's time runs on one core. The
+    notebooks share their data and networks only through the data cache, where a lock makes a second
+    process wait for a network another is training (:func:`helpers.config.cache_lock`): so two can run
+    at once and nothing is trained twice. Each execution is the one myst-nb would do (same notebook,
+    folder, timeout; cell timings recorded). A notebook that fails here is left out of the cache:
+    myst-nb executes it again in its turn and reports the error as usual."""
+    if getattr(app.config, "nb_execution_mode", None) != "cache" or execution_streams() < 2:
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(app.config.nb_execution_cache_path)
+    todo = []
+    for docname in docnames:
+        source = Path(app.srcdir) / f"{docname}.ipynb"
+        if not source.is_file():
+            continue
+        nb = nbformat.read(source, as_version=4)
+        try:
+            cache.match_cache_notebook(nb)
+        except KeyError:
+            todo.append((docname, source, nb))
+    if len(todo) < 2:
+        return
+    rank = {name: i for i, name in enumerate(EXECUTION_ORDER)}
+    todo.sort(key=lambda t: rank.get(Path(t[0]).name, len(rank)))
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sphinx.util import logging as sphinx_logging
+
+    logger = sphinx_logging.getLogger(__name__)
+    write = threading.Lock()   # one writer at a time into jupyter-cache's database
+
+    def run(item):
+        docname, source, nb = item
+        t0 = time.perf_counter()
+        result = timed_execution(nb, cwd=str(source.parent), timeout=app.config.nb_execution_timeout,
+                                 allow_errors=app.config.nb_execution_allow_errors, meta_override=True)
+        if result.err is None:
+            with write:
+                cache.cache_notebook_bundle(CacheBundleIn(nb, str(source), data={"execution_seconds": result.time}),
+                                            check_validity=False, overwrite=True)
+        logger.info(f"executed ahead: {docname} in {time.perf_counter() - t0:.0f} s"
+                    + ("" if result.err is None else f" (failed: {type(result.err).__name__}; myst-nb runs it again)"))
+
+    streams = min(execution_streams(), len(todo))
+    logger.info(f"executing {len(todo)} notebooks, {streams} at a time: {', '.join(t[0] for t in todo)}")
+    with ThreadPoolExecutor(streams) as pool:
+        list(pool.map(run, todo))
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
@@ -317,8 +394,6 @@ def executed_profile(app) -> list[dict]:
     """Per chapter notebook of this build's cache: ``notebook``, ``seconds`` (its execution, as
     jupyter-cache measured it), ``executed`` (when), ``cells`` (its :data:`SLOWEST_CELLS` slowest code
     cells: number, seconds, first line; from the timings the build records in each cell)."""
-    from helpers.margins import cell_seconds
-
     out = []
     for docname, record, bundle in _cached_records(app):
         seconds = (record.data or {}).get("execution_seconds")
@@ -439,17 +514,50 @@ def _write_pad_model(app, exception) -> None:
     pad.write_model(Path(app.outdir) / "_static" / pad.MODEL_FILE)
 
 
-def _record_cell_timing() -> None:
-    """myst-nb's cache mode executes without nbclient's per-cell timestamps: turn them on (they land in
-    each cached cell's metadata, ``execution``, where :func:`executed_profile` reads them)."""
-    import functools
+TIMING_KEY = "book_cell_seconds"   # notebook metadata: seconds of each code cell, as the build ran it
 
+
+def timed_execution(nb, *args, **kwargs):
+    """jupyter-cache's ``single_nb_execution`` with nbclient's per-cell timestamps, which are then moved
+    from the cells into the notebook's metadata (``book_cell_seconds``: seconds per code cell, in order).
+    jupyter-cache hashes every cell's metadata but only the notebook's kernelspec: timestamps left in the
+    cells would give the executed notebook another key than its source, and no later build would find
+    it in the cache."""
+    from datetime import datetime
+
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    result = single_nb_execution(nb, *args, **dict(kwargs, record_timing=True))
+    seconds = []
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        t = cell.get("metadata", {}).pop("execution", None) or {}
+        start, end = t.get("iopub.execute_input"), t.get("shell.execute_reply")
+        seconds.append(None if not (start and end) else round(
+            (datetime.fromisoformat(end.replace("Z", "+00:00"))
+             - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds(), 3))
+    nb.metadata[TIMING_KEY] = seconds
+    return result
+
+
+def cell_seconds(nb) -> list[tuple[int, float, str]]:
+    """``(code cell number, seconds, first line)`` of an executed notebook's code cells, slowest first,
+    from the timings :func:`timed_execution` kept in its metadata."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    out = []
+    for i, (cell, sec) in enumerate(zip(code, nb.metadata.get(TIMING_KEY, []))):
+        if sec is not None:
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            out.append((i, float(sec), first[:70]))
+    return sorted(out, key=lambda r: -r[1])
+
+
+def _record_cell_timing() -> None:
+    """myst-nb's cache mode executes through :func:`timed_execution` (per-cell timings, same cache key)."""
     from myst_nb.core.execute import cache as nb_cache
 
-    if not getattr(nb_cache.single_nb_execution, "book_timing", False):
-        timed = functools.partial(nb_cache.single_nb_execution, record_timing=True)
-        timed.book_timing = True
-        nb_cache.single_nb_execution = timed
+    nb_cache.single_nb_execution = timed_execution
 
 
 def setup(app):
@@ -463,6 +571,7 @@ def setup(app):
     app.connect("build-finished", _write_claims)
     app.connect("build-finished", _write_pad_model)
     app.connect("env-get-outdated", _results_outdated)
+    app.connect("env-before-read-docs", _execute_ahead)
     app.connect("doctree-resolved", _claims_table)
     app.connect("doctree-resolved", _profile_table)
     app.connect("doctree-resolved", _figure_alt)

@@ -205,26 +205,27 @@ def train_or_load_autoencoder(X: Any, X_valid: Any = None, *, settings: dict | N
         if arr is not None and (arr.ndim != 2 or arr.shape[1] != s["sizes"][0]):
             raise ValueError(f"train_or_load_autoencoder: {name} has shape {arr.shape}; expected (N, {s['sizes'][0]})")
     path = autoencoder_cache_path(s, X, X_valid, X_snapshot, snapshot_epochs)
-    if path.is_file() and not force:
-        try:
-            params, history = _load_autoencoder(path, s)
-        except Exception as exc:  # damaged or stale: say so, train again and overwrite
-            print(f"train_or_load_autoencoder: cannot read the cached autoencoder {path.name} "
-                  f"({type(exc).__name__}: {exc}); training it again")
-        else:
-            if verbose:
-                print(f"loaded the trained autoencoder from {path.name} (delete it to retrain)")
-            history.update(cached=True, path=str(path))
-            return params, history
-    rng = np.random.default_rng(config.seeded(int(s["seed"])))
-    params = build_autoencoder(s["sizes"], s["activations"], rng)
-    t0 = time.perf_counter()
-    history = train_autoencoder(params, X, X_valid, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
-                                momentum=s["momentum"], decay=s["decay"], decay_every=s["decay_every"], rng=rng,
-                                snapshot_epochs=snapshot_epochs, X_snapshot=X_snapshot)
-    _save_autoencoder(path, params, history, s)
-    if verbose:
-        print(f"trained {'-'.join(map(str, s['sizes']))} for {s['epochs']} epochs in "
-              f"{time.perf_counter() - t0:.1f} s; cached in {path.name}")
-    history.update(cached=False, path=str(path))
-    return params, history
+    with config.cache_lock(path):  # another process making it: wait, then load it
+        if path.is_file() and not force:
+            try:
+                params, history = _load_autoencoder(path, s)
+            except Exception as exc:  # damaged or stale: say so, train again and overwrite
+                print(f"train_or_load_autoencoder: cannot read the cached autoencoder {path.name} "
+                      f"({type(exc).__name__}: {exc}); training it again")
+            else:
+                if verbose:
+                    print(f"loaded the trained autoencoder from {path.name} (delete it to retrain)")
+                history.update(cached=True, path=str(path))
+                return params, history
+        rng = np.random.default_rng(config.seeded(int(s["seed"])))
+        params = build_autoencoder(s["sizes"], s["activations"], rng)
+        t0 = time.perf_counter()
+        history = train_autoencoder(params, X, X_valid, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
+                                    momentum=s["momentum"], decay=s["decay"], decay_every=s["decay_every"], rng=rng,
+                                    snapshot_epochs=snapshot_epochs, X_snapshot=X_snapshot)
+        _save_autoencoder(path, params, history, s)
+        if verbose:
+            print(f"trained {'-'.join(map(str, s['sizes']))} for {s['epochs']} epochs in "
+                  f"{time.perf_counter() - t0:.1f} s; cached in {path.name}")
+        history.update(cached=False, path=str(path))
+        return params, history

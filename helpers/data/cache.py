@@ -64,18 +64,19 @@ def load_characters(split: str, n_per_class: int | None = None, seed: int = 0, *
     other generator settings; later calls load the cache.
     """
     path = cache_path(split, n_per_class, seed)
-    if path.exists() and not force:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return CharacterSet(z["images"].astype(np.float32) / 255.0, z["labels"].astype(np.int64),
-                                    str(z["source"]), split, z["styles"])
-        except Exception as exc:  # a damaged cache file is drawn again
-            warnings.warn(f"cache file {path} is unreadable ({exc}); drawing the set again", stacklevel=2)
-    data = generator.generate_characters(split, n_per_class, seed, progress=progress)
-    config.save_npz(path, images=np.rint(data.images * 255).astype(np.uint8), labels=data.labels,
-                    styles=data.styles, source=np.array(data.source))
-    # files of the same split, size and seed drawn by an older generator are stale: remove them
-    for old in path.parent.glob(path.name.rsplit("_", 1)[0] + "_*.npz"):
-        if old != path:
-            old.unlink(missing_ok=True)
-    return data
+    with config.cache_lock(path):  # another process drawing it: wait, then load it
+        if path.exists() and not force:
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    return CharacterSet(z["images"].astype(np.float32) / 255.0, z["labels"].astype(np.int64),
+                                        str(z["source"]), split, z["styles"])
+            except Exception as exc:  # a damaged cache file is drawn again
+                warnings.warn(f"cache file {path} is unreadable ({exc}); drawing the set again", stacklevel=2)
+        data = generator.generate_characters(split, n_per_class, seed, progress=progress)
+        config.save_npz(path, images=np.rint(data.images * 255).astype(np.uint8), labels=data.labels,
+                        styles=data.styles, source=np.array(data.source))
+        # files of the same split, size and seed drawn by an older generator are stale: remove them
+        for old in path.parent.glob(path.name.rsplit("_", 1)[0] + "_*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        return data

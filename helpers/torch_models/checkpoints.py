@@ -130,26 +130,27 @@ def train_or_load(name: str, build_fn: Callable[[], nn.Module], train_fn: Callab
     config.seed_everything(int(settings.get("seed", 0)))
     model = build_fn()
     path = checkpoint_path(name, settings, model)
-    if path.is_file() and not force:
-        try:
-            ckpt = load_checkpoint(path, model)
-        except (CheckpointError, RuntimeError) as exc:  # damaged, or weights that do not fit: retrain
-            reason = exc.reason if isinstance(exc, CheckpointError) else (str(exc).splitlines() or [""])[0]
-            print(f"{name}: could not use the checkpoint {path} ({reason}); retraining and overwriting it")
-        else:
-            history = dict(ckpt.get("history", {}), checkpoint=str(path), cached=True)
-            if verbose:
-                print(f"{name}: loaded the trained model from {path} (delete it to retrain)")
-            model.to(config.torch_device()).eval()
-            return model, history
-        config.seed_everything(int(settings.get("seed", 0)))
-        model = build_fn()
-    history = dict(train_fn(model))
-    save_checkpoint(path, model, history={k: v for k, v in history.items() if k not in ("checkpoint", "cached")},
-                    settings=json.loads(json.dumps(settings, default=str)), name=name)
-    history.update(checkpoint=str(path), cached=False)
-    model.eval()
-    return model, history
+    with config.cache_lock(path):  # another process making it: wait, then load it
+        if path.is_file() and not force:
+            try:
+                ckpt = load_checkpoint(path, model)
+            except (CheckpointError, RuntimeError) as exc:  # damaged, or weights that do not fit: retrain
+                reason = exc.reason if isinstance(exc, CheckpointError) else (str(exc).splitlines() or [""])[0]
+                print(f"{name}: could not use the checkpoint {path} ({reason}); retraining and overwriting it")
+            else:
+                history = dict(ckpt.get("history", {}), checkpoint=str(path), cached=True)
+                if verbose:
+                    print(f"{name}: loaded the trained model from {path} (delete it to retrain)")
+                model.to(config.torch_device()).eval()
+                return model, history
+            config.seed_everything(int(settings.get("seed", 0)))
+            model = build_fn()
+        history = dict(train_fn(model))
+        save_checkpoint(path, model, history={k: v for k, v in history.items() if k not in ("checkpoint", "cached")},
+                        settings=json.loads(json.dumps(settings, default=str)), name=name)
+        history.update(checkpoint=str(path), cached=False)
+        model.eval()
+        return model, history
 
 
 # ----------------------------------------------------------------------------------------------

@@ -479,46 +479,47 @@ def finetune_experiment(labels_per_class: list[int] | None = None, seeds: int | 
                     data=fingerprint(labelled, valid_set, eval_set), code=code_digest())
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     path = config.cache_dir() / "torch" / f"finetune-{config.mode()}-{key}.json"
-    result = None if force else _read_results(path, progress)
-    if result is not None:
-        return dict(result, path=str(path), cached=True)
-    t0 = time.perf_counter()
-    feats = dict(eval=backbone_features(backbone, eval_set), valid=backbone_features(backbone, valid_set))
-    ctx = dict(backbone=backbone, feats=feats, sets=dict(valid=valid_set, eval=eval_set), steps=steps)
-    # every run is independent and seeds itself: they run on all cores, with the numbers of one after another
+    with config.cache_lock(path):  # another process making it: wait, then load it
+        result = None if force else _read_results(path, progress)
+        if result is not None:
+            return dict(result, path=str(path), cached=True)
+        t0 = time.perf_counter()
+        feats = dict(eval=backbone_features(backbone, eval_set), valid=backbone_features(backbone, valid_set))
+        ctx = dict(backbone=backbone, feats=feats, sets=dict(valid=valid_set, eval=eval_set), steps=steps)
+        # every run is independent and seeds itself: they run on all cores, with the numbers of one after another
 
-    # 1. the learning rates, chosen on the validation digits
-    select_set = labelled_subset(labelled, FT_SELECT_K, seed=99)
-    grid = [(st, lr) for st in strategies for lr in FT_LR_GRID[st]]
-    accs = parallel.pmap(_ft_run, [(st, select_set, 0, lr, "valid") for st, lr in grid], ctx=ctx)
-    lr_sweep = {st: [[lr, r["acc"]] for (s2, lr), r in zip(grid, accs) if s2 == st] for st in strategies}
-    chosen = {st: max(sweep, key=lambda p: p[1])[0] for st, sweep in lr_sweep.items()}
-    if progress:
-        print("learning rates chosen on the validation digits: "
-              + ", ".join(f"{st} {lr:g}" for st, lr in chosen.items())
-              + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
-    # 2. the study, scored on the held-out digits
-    plan = [(seed, k, st) for seed in range(n_seeds) for k in ks for st in strategies]
-    subsets = {(seed, k): labelled_subset(labelled, k, seed=100 + seed) for seed in range(n_seeds) for k in ks}
-    done = parallel.pmap(_ft_run, [(st, subsets[seed, k], seed, chosen[st], "eval") for seed, k, st in plan],
-                         ctx=ctx)
-    runs = [dict(r, k=k, seed=seed) for (seed, k, st), r in zip(plan, done)]
-    if progress:
-        for seed in range(n_seeds):
-            for k in ks:
-                print(f"{k:3d} labels/class, subset {seed}: "
-                      + ", ".join(f"{r['strategy']} {100 * r['acc']:.1f}%" for r in runs
-                                  if r["seed"] == seed and r["k"] == k), flush=True)
-        print(f"{len(grid) + len(plan)} runs in {time.perf_counter() - t0:.0f} s "
-              f"({parallel.workers()} worker processes)", flush=True)
-    table = {st: {k: float(np.mean([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}
-             for st in strategies}
-    std = {st: {k: float(np.std([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}
-           for st in strategies}
-    result = dict(runs=runs, table=table, std=std, lr=chosen, lr_sweep=lr_sweep,
-                  zero_label=zero_label_accuracy(backbone, eval_set), labels_per_class=ks, seeds=n_seeds,
-                  steps=steps, strategies=list(strategies), backbone=description, settings=settings,
-                  n_eval=len(eval_set), n_valid=len(valid_set), seconds=time.perf_counter() - t0)
-    with config.atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(result))
-    return dict(result, path=str(path), cached=False)
+        # 1. the learning rates, chosen on the validation digits
+        select_set = labelled_subset(labelled, FT_SELECT_K, seed=99)
+        grid = [(st, lr) for st in strategies for lr in FT_LR_GRID[st]]
+        accs = parallel.pmap(_ft_run, [(st, select_set, 0, lr, "valid") for st, lr in grid], ctx=ctx)
+        lr_sweep = {st: [[lr, r["acc"]] for (s2, lr), r in zip(grid, accs) if s2 == st] for st in strategies}
+        chosen = {st: max(sweep, key=lambda p: p[1])[0] for st, sweep in lr_sweep.items()}
+        if progress:
+            print("learning rates chosen on the validation digits: "
+                  + ", ".join(f"{st} {lr:g}" for st, lr in chosen.items())
+                  + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+        # 2. the study, scored on the held-out digits
+        plan = [(seed, k, st) for seed in range(n_seeds) for k in ks for st in strategies]
+        subsets = {(seed, k): labelled_subset(labelled, k, seed=100 + seed) for seed in range(n_seeds) for k in ks}
+        done = parallel.pmap(_ft_run, [(st, subsets[seed, k], seed, chosen[st], "eval") for seed, k, st in plan],
+                             ctx=ctx)
+        runs = [dict(r, k=k, seed=seed) for (seed, k, st), r in zip(plan, done)]
+        if progress:
+            for seed in range(n_seeds):
+                for k in ks:
+                    print(f"{k:3d} labels/class, subset {seed}: "
+                          + ", ".join(f"{r['strategy']} {100 * r['acc']:.1f}%" for r in runs
+                                      if r["seed"] == seed and r["k"] == k), flush=True)
+            print(f"{len(grid) + len(plan)} runs in {time.perf_counter() - t0:.0f} s "
+                  f"({parallel.workers()} worker processes)", flush=True)
+        table = {st: {k: float(np.mean([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}
+                 for st in strategies}
+        std = {st: {k: float(np.std([r["acc"] for r in runs if r["strategy"] == st and r["k"] == k])) for k in ks}
+               for st in strategies}
+        result = dict(runs=runs, table=table, std=std, lr=chosen, lr_sweep=lr_sweep,
+                      zero_label=zero_label_accuracy(backbone, eval_set), labels_per_class=ks, seeds=n_seeds,
+                      steps=steps, strategies=list(strategies), backbone=description, settings=settings,
+                      n_eval=len(eval_set), n_valid=len(valid_set), seconds=time.perf_counter() - t0)
+        with config.atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(result))
+        return dict(result, path=str(path), cached=False)
