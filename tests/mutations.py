@@ -330,6 +330,17 @@ MUTATIONS: list[dict] = [
          new="    if fn is reference and False:\n",
          tests=[T_ANS],
          why="handing in the book's own function (sigmoid = nn.sigmoid) would pass every check"),
+    # (issue 26) the book's editions: the PDF check and the launch buttons
+    dict(id="pdf-check-accepts-unresolved", file="tests/check_pdf.py",
+         old="    if UNRESOLVED in raw:\n",
+         new="    if UNRESOLVED in raw and False:\n",
+         tests=["tests/test_book_editions.py::test_check_pdf_passes_a_complete_book_and_fails_an_unresolved_reference"],
+         why="a PDF whose cross-references print as '??' (an unresolved label) would pass CI"),
+    dict(id="launch-buttons-without-repository", file="book/_ext/book_build.py",
+         old="    if not url:\n        opts.update(binderhub_url=\"\", jupyterhub_url=\"\")\n",
+         new="    if not url:\n        pass\n",
+         tests=["tests/test_book_editions.py::test_launch_buttons_only_with_a_public_repository"],
+         why="a clone with no public remote (or BOOK_REPOSITORY_URL=none) would offer Binder links to no repository"),
 ]
 
 
@@ -363,7 +374,7 @@ def run_tests(copy: Path, tests: list[str], data_dir: Path) -> tuple[int, float,
     env = dict(os.environ, BOOK_MODE="quick", BOOK_DATA_DIR=str(data_dir), PYTHONDONTWRITEBYTECODE="1",
                MPLBACKEND="Agg")
     env.pop("PYTEST_ADDOPTS", None)
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests]
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-n", "0", *tests]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)

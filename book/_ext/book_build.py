@@ -25,6 +25,17 @@
 - Writes the chapter-3 network for the drawing pad of chapters 3 and 4 into the site
   (``_static/pad-model.js``, :func:`helpers.pad.write_model`) on every build, cached or not, from the
   cached model (trained through ``mlp.chapter3_mlp`` if the cache lacks it).
+- Makes the printed book (``jupyter-book build . --builder pdflatex``) from the same doctrees and cache:
+  a slider figure prints its default frame, with a line saying the web edition has the slider; the
+  drawing pad prints as a still image of a sample drawing read by the chapter's network; ANSI escapes
+  are stripped from outputs; Jupyter Book's LaTeX class gets a stand-in for ``bbm.sty``
+  (``book/_latex``). The web book links the PDF of its edition (header, download menu) when one was
+  built before it (``_build/latex/book.pdf``, copied into the site as ``book.pdf``).
+- Launch buttons (Binder; JupyterHub where ``BOOK_JUPYTERHUB_URL`` names the course's hub) when the
+  book has a public repository (see above), none otherwise; the full edition also offers each
+  chapter's student notebook for download (``_sources/<chapter>.student.ipynb``).
+- Accessibility fixes to the theme's HTML: bibliography entries are list items (the deprecated
+  ``doc-biblioentry`` role inside a ``role="list"``, which axe-core reports).
 - Gives every BOOK_MODE and BOOK_SEED its own jupyter-cache folder, keyed also by a hash of ``helpers/``
   and ``requirements.txt`` (and ``benchmarks/run.py``, whose cases the performance page runs): jupyter-cache keys notebooks on their code cells only, so without
   this a quick build could reuse full outputs (or the reverse), and a change to the shared
@@ -141,31 +152,30 @@ def _execute_ahead(app, env, docnames) -> None:
         return
     rank = {name: i for i, name in enumerate(EXECUTION_ORDER)}
     todo.sort(key=lambda t: rank.get(Path(t[0]).name, len(rank)))
-    import threading
     import time
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from sphinx.util import logging as sphinx_logging
 
     logger = sphinx_logging.getLogger(__name__)
-    write = threading.Lock()   # one writer at a time into jupyter-cache's database
 
-    def run(item):
+    def run(item):   # in a thread: the kernel runs in its own process
         docname, source, nb = item
         t0 = time.perf_counter()
         result = timed_execution(nb, cwd=str(source.parent), timeout=app.config.nb_execution_timeout,
                                  allow_errors=app.config.nb_execution_allow_errors, meta_override=True)
-        if result.err is None:
-            with write:
-                cache.cache_notebook_bundle(CacheBundleIn(nb, str(source), data={"execution_seconds": result.time}),
-                                            check_validity=False, overwrite=True)
-        logger.info(f"executed ahead: {docname} in {time.perf_counter() - t0:.0f} s"
-                    + ("" if result.err is None else f" (failed: {type(result.err).__name__}; myst-nb runs it again)"))
+        return docname, source, nb, result, time.perf_counter() - t0
 
     streams = min(execution_streams(), len(todo))
     logger.info(f"executing {len(todo)} notebooks, {streams} at a time: {', '.join(t[0] for t in todo)}")
     with ThreadPoolExecutor(streams) as pool:
-        list(pool.map(run, todo))
+        for future in as_completed([pool.submit(run, item) for item in todo]):
+            docname, source, nb, result, seconds = future.result()
+            if result.err is None:   # written here, in Sphinx's thread: jupyter-cache's database is not shared
+                cache.cache_notebook_bundle(CacheBundleIn(nb, str(source), data={"execution_seconds": result.time}),
+                                            check_validity=False, overwrite=True)
+            logger.info(f"executed ahead: {docname} in {seconds:.0f} s"
+                        + ("" if result.err is None else f" (failed: {type(result.err).__name__}; myst-nb runs it again)"))
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
@@ -257,6 +267,23 @@ def _configured_repository(root: Path = ROOT) -> str:
     return str(((cfg or {}).get("repository") or {}).get("url") or "")
 
 
+def launch_options(url: str | None, configured: dict | None = None) -> dict:
+    """The theme's ``launch_buttons`` for a book whose repository is ``url`` (None: no public one).
+
+    Binder (``binderhub_url`` of ``_config.yml``) and the course's JupyterHub (``BOOK_JUPYTERHUB_URL``, or
+    ``jupyterhub_url`` of ``_config.yml``) check out the whole repository, so ``helpers/`` is beside the
+    notebook. Colab is left out: it opens one notebook file from the repository, without ``helpers/``,
+    and every chapter imports it. Without a public repository there is nothing to launch: no button.
+    """
+    opts = dict(configured or {}, colab_url="", deepnote_url="", jupyterlite_url="", thebe=False)
+    if not url:
+        opts.update(binderhub_url="", jupyterhub_url="")
+    else:
+        hub = os.environ.get("BOOK_JUPYTERHUB_URL", "").strip()
+        opts["jupyterhub_url"] = "" if hub.lower() in ("none", "off", "0") else hub or opts.get("jupyterhub_url", "")
+    return opts
+
+
 def _repository(app, config) -> None:
     opts = dict(config.html_theme_options or {})
     if _configured_repository():
@@ -265,7 +292,8 @@ def _repository(app, config) -> None:
     if url:
         branch = os.environ.get("BOOK_REPOSITORY_BRANCH") or _git(ROOT, "rev-parse", "--abbrev-ref", "HEAD")
         opts.update(repository_options(url, "main" if branch in ("", "HEAD") else branch))
-        config.html_theme_options = opts
+    opts["launch_buttons"] = launch_options(url, opts.get("launch_buttons"))
+    config.html_theme_options = opts
 
 
 def hide_solutions() -> bool:
@@ -335,6 +363,19 @@ def _alt_is_missing(alt: str, uri: str) -> bool:
     return not alt or alt == uri or "_images/" in alt or re.search(r"\.(png|jpe?g|svg|gif)$", alt, re.I) is not None
 
 
+TEX_WORDS = {"times": "×", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "sum": "Σ", "lambda": "λ", "sigma": "σ",
+             "mu": "μ", "theta": "θ", "alpha": "α", "beta": "β", "eta": "η", "cdot": "·", "to": "→", "approx": "≈",
+             "ln": "ln", "log": "log", "exp": "exp", "top": "ᵀ", "infty": "∞", "pm": "±", "ell": "ℓ"}
+
+
+def tex_read_aloud(text: str) -> str:
+    """Inline TeX of a caption as plain text for alt text: ``\\sum_{j \\le k}\\lambda_j`` -> ``Σ_(j ≤ k) λ_j``."""
+    text = re.sub(r"\\(?:mathrm|mathbf|text|operatorname|boldsymbol)\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"\\([A-Za-z]+)( ?)", lambda m: TEX_WORDS.get(m.group(1), m.group(1)) + m.group(2), text)
+    text = re.sub(r"_\{([^{}]*)\}", r"_(\1)", text).replace("{", "").replace("}", "").replace("\\", "")
+    return " ".join(text.split()).replace(" ,", ",").replace(" .", ".")
+
+
 def _figure_alt(app, doctree, docname) -> None:
     """Alt text of figure images from their captions, where none was written."""
     from docutils import nodes
@@ -344,7 +385,7 @@ def _figure_alt(app, doctree, docname) -> None:
         if not captions:
             continue
         text = " ".join(captions[0].astext().split())
-        text = re.sub(r"\\times\b", "×", text).replace("\\", "")  # inline TeX read aloud
+        text = tex_read_aloud(text)
         for img in fig.findall(nodes.image):
             if _alt_is_missing(img.get("alt", ""), img.get("uri", "")):
                 img["alt"] = text
@@ -560,6 +601,245 @@ def _record_cell_timing() -> None:
     nb_cache.single_nb_execution = timed_execution
 
 
+# ---- the printed book (jupyter-book build . --builder pdflatex) ----------------------------------------
+
+LATEX_FILES = ROOT / "book" / "_latex"
+PDF_NAME = "book.pdf"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_IFIG_IMG = re.compile(r'<img class="ifig-frame"[^>]*?src="data:image/(png|jpeg);base64,([^"]+)"')
+_IFIG_TITLE = re.compile(r'<div class="ifig-title"[^>]*>(.*?)</div>', re.S)
+_IFIG_ROW = re.compile(r'<span class="ifig-name">(.*?)</span>.*?<output class="ifig-value"[^>]*>(.*?)</output>', re.S)
+PAD_PRINT_CHAR = "R"
+
+
+def _latex_config(app, config) -> None:
+    """The LaTeX side: makeindex (Debian's TeX Live has no xindy without its own package), and a stand-in for
+    ``bbm.sty``, which Jupyter Book's LaTeX class loads and Debian ships only in texlive-fonts-extra."""
+    config.latex_additional_files = list(config.latex_additional_files or []) + [str(LATEX_FILES / "bbm.sty")]
+    config.latex_use_xindy = False
+
+
+def slider_print_caption(html_text: str) -> tuple[str, str]:
+    """``(alt, caption)`` of a frames player's printed frame: what it shows, at which slider settings, and
+    that the web edition has the sliders."""
+    import html as html_mod
+
+    title = _IFIG_TITLE.search(html_text)
+    title = html_mod.unescape(title.group(1)).strip() if title else "Interactive figure"
+    rows = [(html_mod.unescape(n).strip(), html_mod.unescape(v).strip()) for n, v in _IFIG_ROW.findall(html_text)]
+    at = ", ".join(f"{n} = {v}" for n, v in rows)
+    names = ", ".join(n for n, _ in rows)
+    sliders = f"sliders ({names}) redraw" if len(rows) > 1 else f"a slider ({names}) redraws"
+    return f"{title}, at {at}", f"{title}, printed at {at}. In the web edition of this book {sliders} this figure."
+
+
+def pad_still(path: Path, char: str = PAD_PRINT_CHAR) -> str:
+    """The drawing pad as printed: a sample drawing, the 32x32 image the chapter-3 network reads from it and the
+    network's five most likely classes, drawn as the page shows them. Returns the caption."""
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import mlp, pad
+    from helpers.data import CLASSES
+
+    params, _info = mlp.chapter3_mlp(progress=False)
+    strokes = pad.glyph_strokes(char, height=0.7, slant=0.12)
+    read = pad.read_drawing(strokes, params)
+    top = np.argsort(read["probs"])[::-1][:5]
+    fig, axes = plt.subplots(1, 3, figsize=(8, 2.6), gridspec_kw=dict(width_ratios=[1, 1, 1.3]))
+    axes[0].imshow(pad.rasterize(strokes), cmap="gray_r", vmin=0, vmax=1)
+    axes[0].set_title("the drawing")
+    axes[1].imshow(read["image"], cmap="gray", vmin=0, vmax=1)
+    axes[1].set_title("what the network sees (32×32)")
+    for ax in axes[:2]:
+        ax.set_xticks([]), ax.set_yticks([])
+    axes[2].barh(range(5)[::-1], read["probs"][top], color="#2a6ebb")
+    axes[2].set_yticks(range(5)[::-1], [CLASSES[k] for k in top])
+    axes[2].set_xlim(0, 1), axes[2].set_xlabel("probability")
+    axes[2].set_title("the network reads")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, facecolor="white")
+    plt.close(fig)
+    best = CLASSES[int(top[0])]
+    return (f"The drawing pad, printed: a sample drawing of {char}, the 32 × 32 image the chapter-3 network reads "
+            f"from it, and its five most likely classes (it reads {best}, {read['probs'][top[0]]:.0%}). In the web "
+            f"edition you draw with a mouse, a finger or a pen, and the network reads your drawing as you draw.")
+
+
+def _printed(image: str, alt: str, caption: str) -> list:
+    from docutils import nodes
+
+    return [nodes.image(uri=image, alt=alt, candidates={"*": image}),
+            nodes.paragraph("", "", nodes.emphasis(text=caption), classes=["print-caption"])]
+
+
+def _print_page(app, doctree, docname: str) -> None:
+    """Latex builder, before myst-nb picks a mime type per output: a slider figure becomes its default frame
+    (the frames player's first image) with a caption; the drawing pad a still image; ANSI escapes go."""
+    import base64
+
+    from docutils import nodes
+
+    out = Path(app.outdir)
+    for bundle in list(doctree.findall(nodes.container)):
+        if bundle.get("nb_element") != "mime_bundle":
+            continue
+        html_text = "".join(c.astext() for c in bundle.children if c.get("mime_type") == "text/html")
+        m = _IFIG_IMG.search(html_text) if 'class="ifig"' in html_text else None
+        if not m:
+            continue
+        data = base64.b64decode(m.group(2))
+        name = f"print-{hashlib.sha256(data).hexdigest()[:16]}.{m.group(1)}"
+        (out / name).write_bytes(data)
+        alt, caption = slider_print_caption(html_text)
+        bundle.replace_self(nodes.container("", *_printed(name, alt, caption), classes=["print-slider"]))
+    for raw in list(doctree.findall(nodes.raw)):
+        if 'class="book-pad"' in raw.astext():
+            name = "print-pad.png"
+            caption = pad_still(out / name)
+            raw.replace_self(nodes.container("", *_printed(name, caption, caption), classes=["print-pad"]))
+    for text in list(doctree.findall(nodes.Text)):
+        if "\x1b" in text:
+            text.parent.replace(text, nodes.Text(ANSI.sub("", str(text)).replace("\x1b", "")))
+    for block in doctree.findall(nodes.literal_block):
+        if "\x1b" in block.rawsource:
+            block.rawsource = ANSI.sub("", block.rawsource)
+
+
+def _print_transform():
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    class PrintEdition(SphinxPostTransform):
+        """:func:`_print_page` for the latex builder, before myst-nb's ``SelectMimeType`` (priority 4)."""
+        default_priority = 3
+        builders = ("latex",)
+
+        def run(self, **kwargs) -> None:
+            _print_page(self.app, self.document, self.env.docname)
+
+    return PrintEdition
+
+
+def _exercise_refs_transform():
+    from docutils import nodes
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    class ExerciseReferences(SphinxPostTransform):
+        """Latex builder: a reference to an exercise of another page (the exercises page lists them all) points
+        at the exercise's own label, as sphinx-exercise does for references within a page (it handles only
+        those, and LaTeX would print "??" for the others)."""
+        default_priority = 23   # after sphinx-exercise's ResolveLinkTextToSolutions (22)
+        builders = ("latex",)
+
+        def run(self, **kwargs) -> None:
+            from sphinx_exercise.nodes import exercise_enumerable_node, exercise_latex_number_reference
+
+            registry = getattr(self.env, "sphinx_exercise_registry", {})
+            for node in list(self.document.findall(nodes.reference)):
+                label = node.get("refuri", "").rpartition("#")[2]
+                if node.get("refid") or not label or label not in registry:
+                    continue
+                if isinstance(registry[label].get("node"), exercise_enumerable_node):
+                    new = exercise_latex_number_reference("", *node.children, refid=label)
+                    node.replace_self(new)
+
+    return ExerciseReferences
+
+
+def built_pdf(outdir: Path) -> Path:
+    """Where ``jupyter-book build --builder pdflatex`` leaves the PDF of the book whose HTML is in ``outdir``."""
+    return Path(outdir).parent / "latex" / PDF_NAME
+
+
+def _copy_pdf(app, exception) -> None:
+    """Put the PDF of this edition, when one was built before this HTML build, into the site as ``book.pdf``."""
+    if exception is not None or app.builder.format != "html":
+        return
+    pdf = built_pdf(app.outdir)
+    if pdf.is_file():
+        shutil.copyfile(pdf, Path(app.outdir) / PDF_NAME)
+
+
+def _pdf_in_context(app, config) -> None:
+    """Whether the site offers the PDF is part of the HTML config: a PDF built since the last HTML build makes
+    every page rewritten (with the link), without reading or executing anything again."""
+    config.html_context = dict(config.html_context or {}, book_pdf=built_pdf(Path(app.outdir)).is_file())
+
+
+# ---- downloads and launch buttons in the header -----------------------------------------------------------
+
+def _download_menu(app, pagename, templatename, context, doctree) -> None:
+    """The header's download menu: the PDF of the whole book (when built), the chapter's student notebook
+    (full edition), and the browser's print of the page labelled as what it is."""
+    for group in context.get("header_buttons") or []:
+        if not isinstance(group, dict) or group.get("label") != "download-buttons":
+            continue
+        buttons = group["buttons"]
+        for b in buttons:
+            if b.get("label") == "download-pdf-button":
+                b.update(text="print page", tooltip="Print this page (the browser's print to PDF)")
+            elif b.get("label") == "download-notebook-button":
+                b.update(tooltip="Download this chapter's notebook")
+        at = 1 if buttons and buttons[0].get("label") == "download-notebook-button" else 0
+        if at and not hide_solutions():
+            buttons.insert(at, {"type": "link", "url": context["pathto"]("_sources", 1) + "/" + student_copy(pagename),
+                                "text": "student .ipynb", "icon": "fas fa-pen",
+                                "tooltip": "Download this chapter's notebook without the solutions",
+                                "label": "download-student-notebook-button"})
+        if (app.config.html_context or {}).get("book_pdf"):
+            buttons.append({"type": "link", "url": context["pathto"](PDF_NAME, 1), "text": "book PDF",
+                            "icon": "fas fa-book", "tooltip": "Download the whole book as a PDF",
+                            "label": "download-book-pdf-button"})
+
+
+def student_copy(docname: str) -> str:
+    """The student notebook's path in ``_sources`` (full edition)."""
+    return f"{docname}.student.ipynb"
+
+
+def _write_student_copies(app, exception) -> None:
+    """Full edition: each chapter's student notebook (``helpers.student``) beside the full one in ``_sources``."""
+    if exception is not None or hide_solutions() or app.builder.format != "html":
+        return
+    import json
+
+    for docname in app.env.found_docs:
+        source = Path(app.srcdir) / f"{docname}.ipynb"
+        if source.is_file():
+            nb = student_notebook(json.loads(source.read_text(encoding="utf-8")))
+            target = Path(app.outdir, "_sources", student_copy(docname))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _index_page(app, exception) -> None:
+    """The site's ``index.html``, which only sends the reader to the first page, as a page of its own: a
+    language, a title and a link for readers whose browser does not follow the redirect (sphinx-external-toc
+    would write a lone ``<meta>`` tag, which has neither)."""
+    if exception is not None or app.builder.format != "html" or app.config.master_doc == "index":
+        return
+    import html as html_mod
+
+    index = Path(app.outdir) / "index.html"
+    if index.is_file() and 'http-equiv="Refresh"' not in index.read_text(encoding="utf-8"):
+        return   # a real page
+    target, title = f"{app.config.master_doc}.html", html_mod.escape(app.config.project or "The book")
+    index.write_text(f'<!DOCTYPE html>\n<html lang="{app.config.language or "en"}">\n<head>\n<meta charset="utf-8">\n'
+                     f'<meta http-equiv="Refresh" content="0; url={target}">\n<title>{title}</title>\n</head>\n'
+                     f'<body>\n<main>\n<p><a href="{target}">{title}</a></p>\n</main>\n</body>\n</html>\n',
+                     encoding="utf-8")
+
+
+def _accessible_body(app, pagename, templatename, context, doctree) -> None:
+    """Bibliography entries as list items: docutils marks them ``role="doc-biblioentry"`` (deprecated in
+    WAI-ARIA 1.2) inside a ``role="list"``, which then has no list items."""
+    if "body" in context and "doc-biblioentry" in context["body"]:
+        context["body"] = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
     _record_cell_timing()
@@ -578,5 +858,14 @@ def setup(app):
     app.connect("doctree-resolved", _student_pages)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("html-page-context", _generic_icon, priority=900)
+    app.connect("html-page-context", _download_menu, priority=900)
+    app.connect("html-page-context", _accessible_body, priority=900)
+    app.connect("config-inited", _latex_config, priority=100)
+    app.connect("config-inited", _pdf_in_context, priority=100)
+    app.connect("build-finished", _copy_pdf)
+    app.connect("build-finished", _write_student_copies)
+    app.connect("build-finished", _index_page, priority=400)   # before sphinx-external-toc's bare redirect
+    app.add_post_transform(_print_transform())
+    app.add_post_transform(_exercise_refs_transform())
     # env_version: bump when a doctree hook here changes, so cached environments are rebuilt
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 5}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 6}
