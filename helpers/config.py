@@ -88,6 +88,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "ft_labels_per_class": ([1, 10], [1, 5, 10, 50], "labelled MNIST digits per class in the fine-tuning study"),
     "ft_seeds": (1, 3, "labelled subsets (and head initialisations) per point of the fine-tuning study"),
     "ft_steps": (15, 60, "Adam steps of every probe / fine-tune / from-scratch run (chapter 6)"),
+    "ft_long_factor": (2, 4, "times ft_steps of chapter 6's longer-budget check (10 labels per class, one repetition)"),
     "ft_eval_per_class": (20, 100, "held-out MNIST digits per class that score the fine-tuning runs"),
     "ft_curve_per_class": (10, 15, "held-out MNIST digits per class behind the fine-tuning curves"),
     "ft_valid_per_class": (10, 30, "pool digits per class set aside to choose learning rates and stop early (chapter 6)"),

@@ -2,7 +2,8 @@
 
 ``python -m helpers claims --seeds 0 1 2`` runs every notebook of the book (quick budgets; ``--full`` for
 the book's) once per seed, from a cold cache of its own (a fresh ``BOOK_CACHE_DIR``: the data drawn, the
-models trained; ``--keep DIR`` keeps it, and a later report with the same ``--keep`` reuses it), with
+models trained; ``--keep DIR`` keeps it, and a later report with the same ``--keep`` reuses it), two
+notebooks at a time (:func:`streams`; the cache's locks keep them from training a network twice), with
 ``BOOK_CLAIMS=record`` so that a failing claim is recorded and the notebook goes
 on. It prints each claim's value and margin per seed, the claims that fail for any seed, and each
 notebook's execution time, and writes everything to ``--out`` (JSON). It exits 1 when a claim fails
@@ -17,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import config
@@ -54,25 +56,34 @@ def run_notebook(path: Path, env: dict[str, str], timeout: int = 1500,
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)   # the kernel inherits this process's environment
     t0 = time.perf_counter()
     error = None
-    try:
+    try:   # the kernel gets this environment (not this process's: notebooks may run side by side)
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       resources={"metadata": {"path": str(path.parent)}}).execute(env=dict(os.environ, **env))
     except CellExecutionError as exc:
         lines = [ln for ln in str(exc).splitlines() if ln.strip()]
         error = next((ln for ln in reversed(lines) if "Error" in ln), lines[-1] if lines else "error")
     finally:
         if timings is not None:
             timings.extend(cell_seconds(nb))
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return time.perf_counter() - t0, error
+
+
+# longest first (measured cold, full mode), so that two streams finish together
+ORDER = ["06_pytorch_finetuning", "04_ocr", "data", "05_autoencoder_pca", "03_mlp_training", "02_backprop",
+         "01_softmax"]
+
+
+def streams() -> int:
+    """Notebooks executed at once: ``BOOK_EXEC_STREAMS``, else 2 on two or more cores. They share data and
+    networks only through the cache, whose locks keep two from training the same network twice."""
+    value = os.environ.get("BOOK_EXEC_STREAMS")
+    if value is None:
+        return 2 if (os.cpu_count() or 1) >= 2 else 1
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"BOOK_EXEC_STREAMS must be a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def run_report(seeds: list[int], mode: str, notebooks: list[str], out: Path, keep: Path | None = None) -> dict:
@@ -87,7 +98,7 @@ def run_report(seeds: list[int], mode: str, notebooks: list[str], out: Path, kee
             cache.mkdir(parents=True, exist_ok=True)
         log = cache / "claims.jsonl"
         log.unlink(missing_ok=True)
-        for name in notebooks:
+        def run(name: str) -> dict:
             # BOOK_STATIC=1: the sliders pre-render their frames as in the book build, with no live widgets
             # (a live ipywidgets figure can leave nbclient and the kernel waiting on each other until the
             # cell times out)
@@ -96,10 +107,15 @@ def run_report(seeds: list[int], mode: str, notebooks: list[str], out: Path, kee
             print(f"seed {seed}, {mode}: {name} ...", flush=True)
             cells: list = []
             seconds, error = run_notebook(root / f"{name}.ipynb", env, timings=cells)
-            report["runs"].append({"seed": seed, "notebook": name, "seconds": round(seconds, 1), "error": error,
-                                   "slowest_cells": [dict(cell=i, seconds=round(t, 1), source=src)
-                                                     for i, t, src in cells[:5]]})
-            print(f"  {seconds:.0f} s" + (f"  ERROR: {error}" if error else ""), flush=True)
+            print(f"  {name}: {seconds:.0f} s" + (f"  ERROR: {error}" if error else ""), flush=True)
+            return {"seed": seed, "notebook": name, "seconds": round(seconds, 1), "error": error,
+                    "slowest_cells": [dict(cell=i, seconds=round(t, 1), source=src) for i, t, src in cells[:5]]}
+
+        rank = {n: i for i, n in enumerate(ORDER)}
+        todo = sorted(notebooks, key=lambda n: rank.get(n, len(rank)))
+        with ThreadPoolExecutor(min(streams(), len(todo))) as pool:
+            done = dict(zip(todo, pool.map(run, todo)))
+        report["runs"] += [done[n] for n in notebooks]     # in the order asked for
         if log.exists():
             report["claims"] += [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
         if keep is None:
