@@ -251,27 +251,37 @@ class InteractiveFigure:
         for d, i in zip(dims, start):
             first = first * d + i
         rows = []
+        name = self.title or "Interactive figure"
+        settings = []
         for k, s in enumerate(self.sliders):
             labels = [s.readout(v) for v in s.values]
+            settings.append(f"{s.label} = {labels[start[k]]}")
+            # a native range input: arrow keys, Home/End and Page Up/Down move it; the screen reader hears its
+            # label and its value as shown (aria-valuetext), not the frame index
             rows.append(
                 f'<label class="ifig-row">'
                 f'<span class="ifig-name">{html.escape(str(s.label))}</span>'
                 f'<input type="range" min="0" max="{len(s.values) - 1}" step="1" value="{start[k]}" '
                 f'data-k="{k}" aria-label="{html.escape(str(s.label))}" '
+                f'aria-valuetext="{html.escape(labels[start[k]])}" '
                 f"data-labels='{html.escape(json.dumps(labels), quote=True)}'>"
-                f'<output class="ifig-value">{html.escape(labels[start[k]])}</output></label>'
+                f'<output class="ifig-value" aria-hidden="true">{html.escape(labels[start[k]])}</output></label>'
             )
-        title = f'<div class="ifig-title">{html.escape(self.title)}</div>' if self.title else ""
+        title = f'<div class="ifig-title" id="{uid}-title">{html.escape(self.title)}</div>' if self.title else ""
+        group = (f'role="group" aria-labelledby="{uid}-title"' if self.title
+                 else f'role="group" aria-label="{html.escape(name)}"')
+        alt = f"{name}, at {', '.join(settings)}"
         frames_js = json.dumps(self.frames)
-        return f"""<div class="ifig" id="{uid}" data-frames="{len(self.frames)}">{title}
+        return f"""<div class="ifig" id="{uid}" data-frames="{len(self.frames)}" {group}>{title}
 <div class="ifig-controls">{''.join(rows)}</div>
-<img class="ifig-frame" data-index="{first}" src="{self.frames[first]}" alt="{html.escape(self.title or 'interactive figure')}" style="max-width:100%">
+<img class="ifig-frame" data-index="{first}" src="{self.frames[first]}" alt="{html.escape(alt)}" data-name="{html.escape(name)}" style="max-width:100%">
 <script>(function(){{var F={frames_js};var D={json.dumps(dims)};
 var root=document.getElementById("{uid}");var img=root.querySelector("img.ifig-frame");
 var ins=root.querySelectorAll("input[type=range]");
-function upd(){{var i=0;for(var k=0;k<ins.length;k++){{i=i*D[k]+parseInt(ins[k].value,10);
-var L=JSON.parse(ins[k].getAttribute("data-labels"));ins[k].nextElementSibling.textContent=L[parseInt(ins[k].value,10)];}}
-img.src=F[i];img.setAttribute("data-index",i);}}
+function upd(){{var i=0,at=[];for(var k=0;k<ins.length;k++){{i=i*D[k]+parseInt(ins[k].value,10);
+var L=JSON.parse(ins[k].getAttribute("data-labels"));var v=L[parseInt(ins[k].value,10)];
+ins[k].nextElementSibling.textContent=v;ins[k].setAttribute("aria-valuetext",v);at.push(ins[k].getAttribute("aria-label")+" = "+v);}}
+img.src=F[i];img.setAttribute("data-index",i);img.alt=img.getAttribute("data-name")+", at "+at.join(", ");}}
 for(var k=0;k<ins.length;k++){{ins[k].addEventListener("input",upd);ins[k].addEventListener("change",upd);}}
 }})();</script></div>"""
 

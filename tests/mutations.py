@@ -166,8 +166,9 @@ MUTATIONS: list[dict] = [
          tests=[f"{T_TM}::test_corrupt_checkpoint_is_retrained_with_a_message"],
          why="garbage at a checkpoint path ends the chapter with a traceback instead of retraining"),
     dict(id="corrupt-checkpoint-retrained-unseeded", file="helpers/torch_models/checkpoints.py",
-         old="        config.seed_everything(int(settings.get(\"seed\", 0)))\n        model = build_fn()\n    history",
-         new="        model = build_fn()\n    history",
+         old="            config.seed_everything(int(settings.get(\"seed\", 0)))\n            model = build_fn()\n"
+             "        history",
+         new="            model = build_fn()\n        history",
          tests=[f"{T_TM}::test_corrupt_checkpoint_is_retrained_with_a_message"],
          why="the model retrained after a corrupt file starts from other weights than a first training"),
     dict(id="checkpoint-key-without-code", file="helpers/torch_models/checkpoints.py",

@@ -383,3 +383,207 @@ def test_drawing_pad_runs_the_chapters_network(site, browser):
     assert v.page.locator("div.book-pad [aria-live=polite]").inner_text().startswith("The network reads ")
     assert not v.errors and not v.failed and not v.off_machine(), (v.errors, v.failed, v.off_machine())
     v.page.close()
+
+
+# Issue 26: accessible pages, launch buttons and downloads, dark mode
+
+# WCAG 2.0, 2.1 and 2.2, levels A and AA: every rule axe-core has for them, none left out
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+THEMES = ("light", "dark")
+
+
+def every_page() -> list[str]:
+    """Every HTML page of the site, the index, search and proof index pages included."""
+    return [p.relative_to(HTML).as_posix() for p in sorted(HTML.rglob("*.html"))
+            if not p.relative_to(HTML).as_posix().startswith(("_", "."))]
+
+
+def set_theme(page, theme: str) -> None:
+    """The theme's own switch (pydata-sphinx-theme reads ``data-theme`` on <html>), with the page's colour
+    transitions off, so that what is measured is the mode's colours, not a frame halfway between them."""
+    page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
+    page.evaluate("t => { document.documentElement.dataset.mode = t; document.documentElement.dataset.theme = t; }",
+                  theme)
+    page.wait_for_timeout(100)
+
+
+def axe_violations(page) -> list[dict]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    return result.response["violations"]
+
+
+# headings with no text, and ids given twice: axe-core's rules for these are best practice, not WCAG tags
+STRUCTURE_JS = """() => {
+  const empty = Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6, [role=heading]'))
+    .filter(h => !h.closest('[hidden], template') && !(h.textContent.trim() || h.getAttribute('aria-label')))
+    .map(h => h.outerHTML.slice(0, 80));
+  const seen = {}, twice = [];
+  document.querySelectorAll('[id]').forEach(e => { if (seen[e.id]) twice.push(e.id); seen[e.id] = 1; });
+  return {empty, twice};
+}"""
+
+
+def test_every_page_passes_axe_in_both_modes(site, browser):
+    """axe-core (WCAG 2 A and AA) finds nothing on any page, light or dark; no heading is empty and no id is
+    given twice. Nothing is excluded: every rule of those levels, every page of the site."""
+    problems = []
+    pages = every_page()
+    assert len(pages) >= len(toc_pages()), pages
+    for rel in pages:
+        text = (HTML / rel).read_text()
+        if 'http-equiv="Refresh"' in text:   # a redirect (index.html): checked as it is, not where it leads
+            page = browser.new_page()
+            page.set_content(re.sub(r"<meta http-equiv=\"Refresh\"[^>]*>", "", text))
+        else:
+            page = PageVisit(browser, site, rel).page
+        if page.evaluate("document.querySelectorAll('.math').length"):
+            page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=30000)
+        structure = page.evaluate(STRUCTURE_JS)
+        if structure["empty"]:
+            problems.append(f"{rel}: empty headings {structure['empty'][:3]}")
+        if structure["twice"]:
+            problems.append(f"{rel}: ids given twice {sorted(set(structure['twice']))[:5]}")
+        for theme in THEMES:
+            set_theme(page, theme)
+            for rule in axe_violations(page):
+                targets = [" ".join(map(str, n["target"])) for n in rule["nodes"]]
+                problems.append(f"{rel} ({theme}): {rule['id']} x{len(targets)}: {rule['help']}; {targets[:3]}")
+        page.close()
+    assert not problems, f"{len(problems)} accessibility problems:\n" + "\n".join(problems)
+
+
+def test_a_slider_moves_with_the_keyboard(site, browser):
+    """The frames player is a native range input: Tab reaches it, the arrow keys move it; its name is its
+    label, the value a screen reader hears is the one shown, and the image's alt text follows the slider."""
+    v = PageVisit(browser, site, "notebooks/01_softmax.html")
+    page = v.page
+    fig = page.locator("div.ifig").first
+    rng = fig.locator("input[type=range]").first
+    img = fig.locator("img.ifig-frame")
+    label = rng.get_attribute("aria-label")
+    assert label and fig.get_attribute("role") == "group"
+    assert page.get_by_role("slider", name=label).count() >= 1, "the slider has no accessible name"
+    start, src, alt = int(rng.input_value()), img.get_attribute("src"), img.get_attribute("alt")
+    assert rng.get_attribute("aria-valuetext") == fig.locator("output").first.inner_text()
+    assert f"{label} = {rng.get_attribute('aria-valuetext')}" in alt, alt
+    rng.focus()
+    assert page.evaluate("document.activeElement.type") == "range"
+    key = "ArrowLeft" if start == int(rng.get_attribute("max")) else "ArrowRight"
+    page.keyboard.press(key)
+    moved = int(rng.input_value())
+    assert moved == start + (1 if key == "ArrowRight" else -1), "the arrow key did not move the slider"
+    assert img.get_attribute("src") != src, "the figure did not follow the slider"
+    shown = fig.locator("output").first.inner_text()
+    assert rng.get_attribute("aria-valuetext") == shown, "the announced value is not the value shown"
+    assert img.get_attribute("alt") != alt and f"{label} = {shown}" in img.get_attribute("alt")
+    page.keyboard.press("End")
+    assert int(rng.input_value()) == int(rng.get_attribute("max"))
+    assert not v.errors and not v.failed and not v.off_machine()
+    page.close()
+
+
+def launch_links(html: str) -> dict[str, str]:
+    """``{text: url}`` of the header's launch menu (sphinx-book-theme's ``launch-buttons`` group)."""
+    menu = re.search(r'aria-label="Launch interactive content".*?</ul>', html, re.S)
+    if not menu:
+        return {}
+    return {html_text: url for url, html_text in
+            re.findall(r'<a href="([^"]+)"[^>]*>.*?<span class="btn__text-container">([^<]+)</span>', menu.group(0), re.S)}
+
+
+def test_launch_buttons_and_downloads(site, tmp_path):
+    """Launch buttons exactly when the book has a public repository (here: none unless the clone's origin is
+    public); downloads of the chapter notebook in both editions; the book's PDF when one was built."""
+    import json
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "_ext" / "book_build.py")
+    book_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_build)
+    assert book_build.launch_options(None, {"binderhub_url": "https://mybinder.org"})["binderhub_url"] == ""
+    chapter = "notebooks/01_softmax.html"
+    html = (HTML / chapter).read_text()
+    links = launch_links(html)
+    if book_build.repository_url():
+        assert "Binder" in links, f"{chapter}: a public repository, but no Binder button"
+    else:
+        assert not links and "launch-buttons" not in html, f"{chapter}: launch buttons with no repository: {links}"
+    # downloads: the chapter's notebook and its student edition (no answers), in the header's menu
+    for rel in [p for p in toc_pages() if p.startswith("notebooks/")]:
+        page = (HTML / rel).read_text()
+        name = rel.removesuffix(".html")
+        assert f"_sources/{name}.ipynb" in page and f"_sources/{name}.student.ipynb" in page, f"{rel}: downloads"
+        nb = json.loads((HTML / "_sources" / f"{name}.student.ipynb").read_text())
+        assert reference_answers(nb) == [] and "{solution}" not in json.dumps(nb), f"{rel}: student notebook"
+    pdf = HTML / book_build.PDF_NAME
+    assert pdf.is_file() == ("download-book-pdf-button" in html), "the book PDF link and the file disagree"
+    if pdf.is_file():
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_launch_buttons_on_a_public_repository(site, tmp_path):
+    """A build whose repository is public (BOOK_REPOSITORY_URL) offers Binder and the course's JupyterHub on
+    every chapter, both opening the whole repository at the chapter's notebook, and no Colab (it would open
+    the notebook without helpers/); the offline pages are unchanged otherwise. (Cached: nothing executes.)"""
+    url, hub = "https://github.com/nn4r-course/book", "https://hub.example.edu"
+    build_book("--path-output", str(tmp_path), BOOK_REPOSITORY_URL=url, BOOK_JUPYTERHUB_URL=hub)
+    out = tmp_path / "_build" / "html"
+    for rel in [p for p in toc_pages() if p.startswith("notebooks/")]:
+        links = launch_links((out / rel).read_text())
+        nb = rel.removesuffix(".html") + ".ipynb"
+        assert set(links) == {"Binder", "JupyterHub"}, f"{rel}: {links}"
+        assert links["Binder"].startswith("https://mybinder.org/v2/gh/nn4r-course/book/") and nb in links["Binder"]
+        assert links["JupyterHub"].startswith(hub + "/hub/user-redirect/git-pull?repo=") and nb in links["JupyterHub"]
+    assert not launch_links((out / "book" / "references.html").read_text()), "launch buttons on a page with no code"
+
+
+def opaque_corners_js():
+    """For each figure image: whether its corners are opaque (a transparent figure shows the dark page
+    through it, and black axis labels vanish)."""
+    return """async () => {
+      const out = [];
+      for (const img of document.querySelectorAll('main img:not(.ifig-frame):not([src$=".svg"]), main img.ifig-frame')) {
+        if (!img.naturalWidth) continue;
+        const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+        const w = c.width - 1, h = c.height - 1;
+        const a = [[0, 0], [w, 0], [0, h], [w, h]].map(([x, y]) => ctx.getImageData(x, y, 1, 1).data[3]);
+        out.push({src: (img.getAttribute('src') || '').slice(0, 60), alpha: Math.min(...a)});
+      }
+      return out;
+    }"""
+
+
+def test_dark_mode_screenshots(site, browser):
+    """Light and dark: figures keep an opaque (white) background, so their labels stay readable; the sliders
+    and the frame player, the exercises and the drawing pad are visible. Screenshots of each in both modes
+    go to _build/screenshots/ (theme_<page>_<mode>.png)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = {"notebooks/01_softmax.html": ["div.ifig", "div.exercise"],
+             "notebooks/03_mlp_training.html": ["div.book-pad"]}
+    for rel, selectors in shots.items():
+        v = PageVisit(browser, site, rel)
+        page = v.page
+        if rel.endswith("03_mlp_training.html"):
+            page.wait_for_function("window.BookPad && BookPad.pads.length === 1")
+        transparent = [i for i in page.evaluate(opaque_corners_js()) if i["alpha"] < 255]
+        assert not transparent, f"{rel}: figures with a transparent background: {transparent[:3]}"
+        for theme in THEMES:
+            set_theme(page, theme)
+            bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert (theme == "dark") == (sum(map(int, re.findall(r"\d+", bg)[:3])) < 200), f"{theme}: body {bg}"
+            for sel in selectors:
+                el = page.locator(sel).first
+                el.scroll_into_view_if_needed()
+                box = el.bounding_box()
+                assert box and box["width"] > 100 and box["height"] > 50, f"{rel} {sel} ({theme}) not visible"
+                if sel == "div.ifig":
+                    for r in el.locator("input[type=range]").all():
+                        assert r.is_visible() and r.bounding_box()["width"] > 40, f"{rel}: slider hidden ({theme})"
+                name = f"theme_{rel.split('/')[-1].removesuffix('.html')}_{sel.split('.')[-1]}_{theme}.png"
+                el.screenshot(path=str(SHOTS / name))
+        assert not v.errors and not v.failed and not v.off_machine(), (v.errors, v.failed)
+        page.close()

@@ -105,24 +105,8 @@ def _cache_path(app, config) -> None:
     config.nb_execution_cache_path = str(path)
 
 
-# Chapters that take longest first (measured cold, full mode): with two streams the longest starts at once
-EXECUTION_ORDER = ["06_pytorch_finetuning", "04_ocr", "data", "05_autoencoder_pca", "03_mlp_training",
-                   "02_backprop", "01_softmax"]
-
-
-def execution_streams() -> int:
-    """How many notebooks the build executes at once: ``BOOK_EXEC_STREAMS``, else 2 on a machine with
-    two or more cores (1: one after another, as myst-nb alone does)."""
-    value = os.environ.get("BOOK_EXEC_STREAMS")
-    if value is None:
-        return 2 if (os.cpu_count() or 1) >= 2 else 1
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"BOOK_EXEC_STREAMS must be a whole number of at least 1, got {value!r}")
-    return int(value)
-
-
 def _execute_ahead(app, env, docnames) -> None:
-    """Execute the chapter notebooks that this build's cache lacks, ``execution_streams()`` at a time,
+    """Execute the chapter notebooks that this build's cache lacks, :func:`helpers.margins.streams` at a time,
     into the cache, before Sphinx reads them one by one (and myst-nb then finds each in the cache).
 
     myst-nb executes one notebook after another, and most of a notebook's time runs on one core. The
@@ -131,7 +115,9 @@ def _execute_ahead(app, env, docnames) -> None:
     at once and nothing is trained twice. Each execution is the one myst-nb would do (same notebook,
     folder, timeout; cell timings recorded). A notebook that fails here is left out of the cache:
     myst-nb executes it again in its turn and reports the error as usual."""
-    if getattr(app.config, "nb_execution_mode", None) != "cache" or execution_streams() < 2:
+    from helpers.margins import ORDER, streams
+
+    if getattr(app.config, "nb_execution_mode", None) != "cache" or streams() < 2:
         return
     import nbformat
     from jupyter_cache import get_cache
@@ -150,7 +136,7 @@ def _execute_ahead(app, env, docnames) -> None:
             todo.append((docname, source, nb))
     if len(todo) < 2:
         return
-    rank = {name: i for i, name in enumerate(EXECUTION_ORDER)}
+    rank = {name: i for i, name in enumerate(ORDER)}
     todo.sort(key=lambda t: rank.get(Path(t[0]).name, len(rank)))
     import time
     from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -166,9 +152,9 @@ def _execute_ahead(app, env, docnames) -> None:
                                  allow_errors=app.config.nb_execution_allow_errors, meta_override=True)
         return docname, source, nb, result, time.perf_counter() - t0
 
-    streams = min(execution_streams(), len(todo))
-    logger.info(f"executing {len(todo)} notebooks, {streams} at a time: {', '.join(t[0] for t in todo)}")
-    with ThreadPoolExecutor(streams) as pool:
+    n = min(streams(), len(todo))
+    logger.info(f"executing {len(todo)} notebooks, {n} at a time: {', '.join(t[0] for t in todo)}")
+    with ThreadPoolExecutor(n) as pool:
         for future in as_completed([pool.submit(run, item) for item in todo]):
             docname, source, nb, result, seconds = future.result()
             if result.err is None:   # written here, in Sphinx's thread: jupyter-cache's database is not shared
@@ -467,16 +453,23 @@ def _table(head: list[str], rows: list[list[str]], classes: list[str]):
     return table
 
 
+def _holders(doctree, docname: str, page: str, cls: str) -> list:
+    """The divs of class ``cls`` on ``page`` (none on other pages) that a build step fills."""
+    if docname != page:
+        return []
+    from docutils import nodes
+
+    return [n for n in doctree.findall(nodes.container) if cls in n.get("classes", [])]
+
+
 def _profile_table(app, doctree, docname) -> None:
     """Replace the performance page's ``profile-table`` div by each chapter's execution time and its
     slowest cells, as this build's cache measured them."""
-    if docname != PERFORMANCE_DOC:
+    holders = _holders(doctree, docname, PERFORMANCE_DOC, "profile-table")
+    if not holders:
         return
     from docutils import nodes
 
-    holders = [n for n in doctree.findall(nodes.container) if "profile-table" in n.get("classes", [])]
-    if not holders:
-        return
     from helpers import config as book_config
 
     prof = executed_profile(app)
@@ -502,13 +495,11 @@ def _results_outdated(app, env, added, changed, removed):
 
 def _claims_table(app, doctree, docname) -> None:
     """Replace the results page's ``claims-table`` div by the tightest margins of this build's claims."""
-    if docname != RESULTS_DOC:
+    holders = _holders(doctree, docname, RESULTS_DOC, "claims-table")
+    if not holders:
         return
     from docutils import nodes
 
-    holders = [n for n in doctree.findall(nodes.container) if "claims-table" in n.get("classes", [])]
-    if not holders:
-        return
     recs = executed_claims(app)
     checked = [r for r in recs if r["passed"] is not None]
     # "none may fail" claims (a count that must stay 0) hold with margin 0 by nature: listed apart
@@ -781,10 +772,11 @@ def _download_menu(app, pagename, templatename, context, doctree) -> None:
         for b in buttons:
             if b.get("label") == "download-pdf-button":
                 b.update(text="print page", tooltip="Print this page (the browser's print to PDF)")
-            elif b.get("label") == "download-notebook-button":
+            elif str(b.get("url", "")).endswith(".ipynb"):
                 b.update(tooltip="Download this chapter's notebook")
-        at = 1 if buttons and buttons[0].get("label") == "download-notebook-button" else 0
-        if at and not hide_solutions():
+        # the notebook's own entry: the source (a .ipynb page) or the notebook made from a MyST page
+        at = next((k + 1 for k, b in enumerate(buttons) if str(b.get("url", "")).endswith(".ipynb")), 0)
+        if at and not hide_solutions() and (Path(app.srcdir) / f"{pagename}.ipynb").is_file():
             buttons.insert(at, {"type": "link", "url": context["pathto"]("_sources", 1) + "/" + student_copy(pagename),
                                 "text": "student .ipynb", "icon": "fas fa-pen",
                                 "tooltip": "Download this chapter's notebook without the solutions",
@@ -833,11 +825,37 @@ def _index_page(app, exception) -> None:
                      encoding="utf-8")
 
 
+def unique_ids(body: str) -> str:
+    """An id given more than once in a page gets a number from its second use on: ``id="proof"``,
+    ``id="proof-2"``, ... (sphinx-exercise and sphinx-proof give every exercise, solution and proof the same
+    ids; a link or a screen reader finds only the first)."""
+    from collections import Counter
+
+    ids = Counter(re.findall(r'\bid="([^"]+)"', body))
+    seen: Counter = Counter()
+
+    def number(m):
+        name = m.group(1)
+        if ids[name] < 2:
+            return m.group(0)
+        seen[name] += 1
+        return m.group(0) if seen[name] == 1 else f'id="{name}-{seen[name]}"'
+
+    return re.sub(r'\bid="([^"]+)"', number, body)
+
+
 def _accessible_body(app, pagename, templatename, context, doctree) -> None:
     """Bibliography entries as list items: docutils marks them ``role="doc-biblioentry"`` (deprecated in
-    WAI-ARIA 1.2) inside a ``role="list"``, which then has no list items."""
-    if "body" in context and "doc-biblioentry" in context["body"]:
-        context["body"] = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
+    WAI-ARIA 1.2) inside a ``role="list"``, which then has no list items. Ids unique (:func:`unique_ids`).
+    The print header of pages without a title of their own (index, proof index) gets the page's title
+    instead of an empty heading."""
+    if "body" in context:
+        context["body"] = unique_ids(context["body"].replace('role="doc-biblioentry"', 'role="listitem"'))
+    if not context.get("pagetitle"):
+        # genindex.html and search.html set their titles in their templates; a domain index passes indextitle
+        title = context.get("title") or context.get("indextitle") or {"genindex": "Index", "search": "Search"}.get(pagename)
+        if title:
+            context["pagetitle"] = title
 
 
 def setup(app):
