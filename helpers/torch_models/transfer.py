@@ -173,7 +173,7 @@ def finetune_backbone(source: str = "auto", progress: bool = True,
                    f"validation accuracy {100 * acc:.1f}%)")
 
 
-CHAPTER6_MODELS = ("pretrained_squeezenet", "letters_squeezenet", "book_cnn", "mlp_controls", "digits_cnn")
+CHAPTER6_MODELS = ("book_cnn", "pretrained_squeezenet", "letters_squeezenet", "mlp_controls", "digits_cnn")
 SHARED_MODELS = CHAPTER6_MODELS + ("chapter3_mlp",)
 
 
@@ -188,7 +188,8 @@ def _train_named(name: str) -> str:
 
 
 def prepare(names: tuple[str, ...] = CHAPTER6_MODELS) -> list[str]:
-    """Train the book's shared networks ``names`` (default: those of chapter 6, longest first; any of
+    """Train the book's shared networks ``names`` (default: those of chapter 6, the one chapter 4 also needs
+    first, then longest first; any of
     :data:`SHARED_MODELS`) side by side on all cores (:func:`helpers.parallel.pmap`), into the cache,
     so that the cells that need them load them. Each trains with one thread and its own seed: the
     weights are those of training them one after another. Returns the names (nothing to do for
