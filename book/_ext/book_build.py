@@ -477,11 +477,14 @@ def _profile_table(app, doctree, docname) -> None:
              "; ".join(f"cell {c['cell']}: {c['seconds']:.0f} s ({c['source']})" for c in p["cells"])]
             for p in sorted(prof, key=lambda p: -p["seconds"])]
     total = sum(p["seconds"] for p in prof)
+    from helpers.margins import streams
+
     summary = nodes.paragraph(text=(
         f"BOOK_MODE={book_config.mode()}, BOOK_SEED={book_config.book_seed()}: {len(prof)} notebooks executed for "
-        f"this build in {total:.0f} s ({total / 60:.1f} minutes) in all. Each row is the execution this "
-        f"build's cache holds for the notebook's current code (its date says when it ran); the cells are "
-        f"numbered among the notebook's code cells, from 0." if prof else
+        f"this build, {total:.0f} s ({total / 60:.1f} minutes) summed over the notebooks; the build runs "
+        f"{streams()} at a time, and a notebook's time includes any wait for a network another one was "
+        f"training. Each row is the execution this build's cache holds for the notebook's current code (its "
+        f"date says when it ran); the cells are numbered among the notebook's code cells, from 0." if prof else
         "No executed notebook in this build's cache (notebook execution is off)."))
     table = _table(["notebook", "seconds", "executed", f"slowest {SLOWEST_CELLS} cells"], rows, ["profile"])
     for h in holders:
