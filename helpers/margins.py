@@ -28,21 +28,39 @@ NOTEBOOKS = ["data", "01_softmax", "02_backprop", "03_mlp_training", "04_ocr", "
              "06_pytorch_finetuning"]
 
 
-def cell_seconds(nb) -> list[tuple[int, float, str]]:
-    """``(code cell number, seconds, first line)`` of every executed code cell, from the timings nbclient
-    records in each cell's metadata (``execution``), slowest first."""
+TIMING_KEY = "book_cell_seconds"   # notebook metadata: seconds per code cell, kept there by the book build
+
+
+def _elapsed(timing: dict) -> float | None:
+    """Seconds between nbclient's ``iopub.execute_input`` and ``shell.execute_reply`` stamps, or None."""
     from datetime import datetime
 
-    out = []
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    return (datetime.fromisoformat(end.replace("Z", "+00:00"))
+            - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def move_timings(nb) -> None:
+    """Move nbclient's per-cell stamps out of the cells into ``nb.metadata[TIMING_KEY]`` (seconds per code
+    cell): jupyter-cache hashes every cell's metadata, so stamps left there would change the notebook's key."""
+    nb.metadata[TIMING_KEY] = [_elapsed(c.get("metadata", {}).pop("execution", None) or {})
+                               for c in nb.cells if c.get("cell_type") == "code"]
+
+
+def cell_seconds(nb) -> list[tuple[int, float, str]]:
+    """``(code cell number, seconds, first line)`` of every executed code cell, slowest first, from the
+    stamps nbclient records in each cell's metadata (``execution``) or, once :func:`move_timings` moved
+    them, from the notebook's metadata."""
     code = [c for c in nb.cells if c.cell_type == "code"]
+    kept = nb.metadata.get(TIMING_KEY)
+    out = []
     for i, cell in enumerate(code):
-        t = cell.get("metadata", {}).get("execution", {})
-        start, end = t.get("iopub.execute_input"), t.get("shell.execute_reply")
-        if start and end:
-            sec = (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                   - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+        sec = kept[i] if kept is not None and i < len(kept) else _elapsed(cell.get("metadata", {}).get("execution", {}))
+        if sec is not None:
             first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
-            out.append((i, sec, first[:70]))
+            out.append((i, float(sec), first[:70]))
     return sorted(out, key=lambda r: -r[1])
 
 

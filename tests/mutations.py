@@ -60,9 +60,9 @@ MUTATIONS: list[dict] = [
          new="    if True:",
          tests=["tests/test_parallel.py::test_two_processes_needing_one_model_train_it_once"],
          why="two notebooks (or test workers) that need the same network both train it"),
-    dict(id="timing-left-in-cells", file="book/_ext/book_build.py",
-         old='t = cell.get("metadata", {}).pop("execution", None) or {}',
-         new='t = cell.get("metadata", {}).get("execution", None) or {}',
+    dict(id="timing-left-in-cells", file="helpers/margins.py",
+         old='_elapsed(c.get("metadata", {}).pop("execution", None) or {})',
+         new='_elapsed(c.get("metadata", {}).get("execution", None) or {})',
          tests=["tests/test_book_build.py::test_timed_execution_keeps_the_cache_key_and_records_each_cell"],
          why="cell timestamps change jupyter-cache's key: every build executes every notebook again"),
     # (a) OCR reading order: lines top to bottom, each left to right

@@ -250,5 +250,7 @@ def test_timed_execution_keeps_the_cache_key_and_records_each_cell(tmp_path):
     result = book_build.timed_execution(nb, cwd=str(tmp_path), timeout=120, allow_errors=False, meta_override=True)
     assert result.err is None
     assert cache.create_hashed_notebook(nb)[1] == key
-    slow = book_build.cell_seconds(nb)
+    from helpers.margins import cell_seconds
+
+    slow = cell_seconds(nb)
     assert [i for i, _, _ in slow] == [0, 1] and slow[0][1] >= 0.4 and slow[0][2].startswith("import time")

@@ -421,6 +421,8 @@ def executed_profile(app) -> list[dict]:
     """Per chapter notebook of this build's cache: ``notebook``, ``seconds`` (its execution, as
     jupyter-cache measured it), ``executed`` (when), ``cells`` (its :data:`SLOWEST_CELLS` slowest code
     cells: number, seconds, first line; from the timings the build records in each cell)."""
+    from helpers.margins import cell_seconds
+
     out = []
     for docname, record, bundle in _cached_records(app):
         seconds = (record.data or {}).get("execution_seconds")
@@ -549,43 +551,18 @@ def _write_pad_model(app, exception) -> None:
     pad.write_model(Path(app.outdir) / "_static" / pad.MODEL_FILE)
 
 
-TIMING_KEY = "book_cell_seconds"   # notebook metadata: seconds of each code cell, as the build ran it
-
-
 def timed_execution(nb, *args, **kwargs):
-    """jupyter-cache's ``single_nb_execution`` with nbclient's per-cell timestamps, which are then moved
-    from the cells into the notebook's metadata (``book_cell_seconds``: seconds per code cell, in order).
-    jupyter-cache hashes every cell's metadata but only the notebook's kernelspec: timestamps left in the
-    cells would give the executed notebook another key than its source, and no later build would find
-    it in the cache."""
-    from datetime import datetime
-
+    """jupyter-cache's ``single_nb_execution`` with nbclient's per-cell stamps, moved from the cells into the
+    notebook's metadata (:func:`helpers.margins.move_timings`): jupyter-cache hashes every cell's metadata but
+    only the notebook's kernelspec, so stamps left in the cells would give the executed notebook another key
+    than its source, and no later build would find it in the cache."""
     from jupyter_cache.executors.utils import single_nb_execution
 
+    from helpers.margins import move_timings
+
     result = single_nb_execution(nb, *args, **dict(kwargs, record_timing=True))
-    seconds = []
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        t = cell.get("metadata", {}).pop("execution", None) or {}
-        start, end = t.get("iopub.execute_input"), t.get("shell.execute_reply")
-        seconds.append(None if not (start and end) else round(
-            (datetime.fromisoformat(end.replace("Z", "+00:00"))
-             - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds(), 3))
-    nb.metadata[TIMING_KEY] = seconds
+    move_timings(nb)
     return result
-
-
-def cell_seconds(nb) -> list[tuple[int, float, str]]:
-    """``(code cell number, seconds, first line)`` of an executed notebook's code cells, slowest first,
-    from the timings :func:`timed_execution` kept in its metadata."""
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    out = []
-    for i, (cell, sec) in enumerate(zip(code, nb.metadata.get(TIMING_KEY, []))):
-        if sec is not None:
-            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
-            out.append((i, float(sec), first[:70]))
-    return sorted(out, key=lambda r: -r[1])
 
 
 def _record_cell_timing() -> None:
