@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # points per check where a cell's nbgrader metadata gives none: the larger exercises count more
 POINTS = {"check_findLetters": 2, "check_group_lines": 2, "check_train_epoch": 2, "check_torch_train_epoch": 2,
-          "check_autoencoder_backward": 2, "check_pca_by_svd": 2, "check_backwards": 2}
+          "check_autoencoder_backward": 2, "check_pca_by_svd": 2, "check_backwards": 2,
+          "check_small_cnn": 2, "check_torch_train_step": 2}
 
 
 @dataclass

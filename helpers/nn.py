@@ -16,8 +16,10 @@ is one dict, ``params`` (homework convention); for a layer called ``name``:
 
 Reading order: activations, layers (initialize_weights, forward, backwards), losses, batches
 and updates, gradient checking, the small MLP trainer (build_mlp, predict, train_epoch, fit).
-The functions the chapters show are the math only; checking their inputs (clear errors for
-wrong shapes, NaNs, missing caches) is done by the private helpers at the end of the file.
+The functions the chapters show (the Your-turn answers and the layer loop) are the short teaching
+versions, exactly the code on the page (tests/test_solutions.py compares them). Checking inputs
+(clear errors for wrong shapes, NaNs, missing caches), names for activations and dtype casts wrap
+them from outside: the ``*_checked`` functions, :func:`init_layer`, and the trainer.
 """
 from __future__ import annotations
 
@@ -25,25 +27,23 @@ import time
 from typing import Any, Callable
 
 import numpy as np
-from scipy.special import expit
 
 __all__ = [
     "sigmoid", "sigmoid_deriv", "tanh", "tanh_deriv", "relu", "relu_deriv", "linear", "linear_deriv",
-    "softmax", "ACTIVATIONS", "initialize_weights", "forward", "backwards",
+    "softmax", "ACTIVATIONS", "initialize_weights", "init_layer", "forward", "backwards", "forward_checked",
+    "backwards_checked", "loss_and_acc_checked", "batches_checked",
     "compute_loss_and_acc", "squared_error", "get_random_batches", "sgd_step", "momentum_step",
-    "lr_decay", "numerical_gradient", "gradient_check", "build_mlp", "mlp_forward", "mlp_backwards",
-    "predict", "train_epoch", "fit", "relative_error", "toy_problem",
+    "lr_decay", "numerical_gradient", "numerical_gradient_at", "gradient_check", "build_mlp", "mlp_forward", "mlp_backwards",
+    "predict", "train_epoch", "train_epoch_general", "fit", "relative_error", "toy_problem",
 ]
 
 
 # --- Activations. Each derivative takes the *post-activation* f(pre), as in the homework:
 # sigmoid' = s (1 - s), tanh' = 1 - t^2, relu' = [r > 0], linear' = 1.
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """sigma(x) = 1 / (1 + exp(-x)), elementwise: x any shape -> same shape, values in (0, 1).
-
-    scipy's ``expit`` is this formula, computed without overflow warnings for large |x|.
-    """
-    return expit(x)
+def sigmoid(x):
+    """x: any shape -> same shape, values in (0, 1)."""
+    with np.errstate(over="ignore"):     # exp(1000) = inf, and 1 / (1 + inf) = 0 is the right limit
+        return 1 / (1 + np.exp(-x))
 
 
 def sigmoid_deriv(post: np.ndarray) -> np.ndarray:
@@ -82,16 +82,16 @@ def linear_deriv(post: np.ndarray) -> np.ndarray:
     return np.ones_like(post)
 
 
-def softmax(x: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of logits ``x: (N, C)``; rows of the result are in (0, 1] and sum to 1.
+def softmax(x):
+    """x: (N, C) logits, one example per row (or one vector (C,)) -> probabilities, same shape,
+    each row sums to 1.
 
-    Stable: subtracting the row maximum first leaves the result unchanged (softmax(x + c) =
-    softmax(x)) and keeps every exponent <= 0, so nothing overflows. Entries far below their
-    row maximum (by more than ~745 in float64, ~104 in float32) underflow to exactly 0.
+    Stable: subtracting the row maximum changes nothing (softmax(x + c) = softmax(x)) and keeps
+    every exponent <= 0. Entries far below their row maximum (by more than ~745 in float64, ~104
+    in float32) underflow to exactly 0.
     """
-    x = _logits(x)
-    e = np.exp(x - x.max(axis=1, keepdims=True))    # row max subtracted: every exponent <= 0
-    return e / e.sum(axis=1, keepdims=True)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 # name -> (activation, derivative of it written with its output)
@@ -114,76 +114,85 @@ def _activation(f: str | Callable, deriv: bool = False) -> Callable:
 
 
 # --- Layers ----------------------------------------------------------------------------------
-def initialize_weights(in_size: int, out_size: int, params: dict, name: str = "",
-                       rng: np.random.Generator | None = None, dtype: Any = np.float64,
-                       scale: float = 1.0) -> dict:
-    """Xavier/Glorot uniform weights and zero biases for a dense layer ``in_size -> out_size``.
-
-    ``W`` is drawn from U(-a, a) with a = scale * sqrt(6 / (in_size + out_size)), so that
-    Var(W) = scale**2 * 2 / (in_size + out_size); ``b`` is zeros. Stores ``params['W'+name]``
-    ``(in_size, out_size)`` and ``params['b'+name]`` ``(out_size,)`` and returns ``params``.
-    ``rng`` is a ``np.random.Generator`` (default: a fresh unseeded one).
-    """
-    in_size, out_size = _layer_sizes(in_size, out_size)
+def initialize_weights(in_size, out_size, params, name="", rng=None):
+    """Store params['W'+name]: (in_size, out_size), uniform in [-a, a] with
+    a = sqrt(6 / (in_size + out_size)) (Xavier/Glorot: Var(W) = 2 / (in_size + out_size)),
+    and params['b'+name]: (out_size,) zeros; returns params. rng: a np.random.Generator."""
     rng = np.random.default_rng() if rng is None else rng
-    a = scale * np.sqrt(6.0 / (in_size + out_size))
-    params["W" + name] = rng.uniform(-a, a, size=(in_size, out_size)).astype(dtype)
-    params["b" + name] = np.zeros(out_size, dtype=dtype)
+    a = np.sqrt(6 / (in_size + out_size))
+    params["W" + name] = rng.uniform(-a, a, size=(in_size, out_size))
+    params["b" + name] = np.zeros(out_size)
     return params
 
 
-def forward(X: np.ndarray, params: dict, name: str = "", activation: str | Callable = sigmoid,
-            check: bool = True) -> np.ndarray:
-    """One dense layer: ``post = activation(X @ W + b)``.
+def init_layer(in_size: int, out_size: int, params: dict, name: str = "", rng: np.random.Generator | None = None,
+               dtype: Any = np.float64, scale: float = 1.0) -> dict:
+    """:func:`initialize_weights` with checked sizes, weights times ``scale`` and cast to ``dtype``
+    (what :func:`build_mlp` uses; scale 1 gives exactly initialize_weights' numbers)."""
+    in_size, out_size = _layer_sizes(in_size, out_size)
+    initialize_weights(in_size, out_size, params, name, rng)
+    W = params["W" + name] if scale == 1 else scale * params["W" + name]
+    params["W" + name] = W.astype(dtype)
+    params["b" + name] = params["b" + name].astype(dtype)
+    return params
 
-    X: (N, D); W = params['W'+name]: (D, M); b = params['b'+name]: (M,). Returns post: (N, M)
-    and saves ``params['cache_'+name] = (X, pre, post)`` for :func:`backwards`. ``activation``:
-    a function or a name from ACTIVATIONS. X is cast to W's dtype and checked by
-    :func:`_layer_input` (``check=False`` skips the shape/NaN checks: the trainer checks once).
-    """
-    W, b = params["W" + name], params["b" + name]
-    X = _layer_input(X, W, name, check)
-    pre = X @ W
-    pre += b                                    # the bias, added to every row
-    post = _activation(activation)(pre)
-    params["cache_" + name] = (X, pre, post)    # what backwards needs
+
+def forward(X, params, name="", activation=sigmoid):
+    """X: (N, D); params['W'+name]: (D, M), params['b'+name]: (M,) -> post (N, M).
+    Save params['cache_'+name] = (X, pre, post) for backwards."""
+    pre = X @ params["W" + name] + params["b" + name]
+    post = activation(pre)
+    params["cache_" + name] = (X, pre, post)
     return post
 
 
-def backwards(delta: np.ndarray, params: dict, name: str = "", activation_deriv: str | Callable = sigmoid_deriv,
-              need_dx: bool = True) -> np.ndarray | None:
-    """Back through the layer ``name`` given ``delta = dL/d(post)``: (N, M).
+def backwards(delta, params, name="", activation_deriv=sigmoid_deriv):
+    """delta = dJ/d(post): (N, M); params['cache_'+name] = (X, pre, post) from forward.
+    Store params['grad_W'+name]: (D, M) and params['grad_b'+name]: (M,); return dJ/dX: (N, D)."""
+    X, pre, post = params["cache_" + name]
+    delta_pre = delta * activation_deriv(post)
+    params["grad_W" + name] = X.T @ delta_pre
+    params["grad_b" + name] = delta_pre.sum(axis=0)
+    return delta_pre @ params["W" + name].T
 
-    With delta_pre = delta * activation_deriv(post) (the derivative takes the post-activation,
-    see the activations above) stores ``params['grad_W'+name] = X.T @ delta_pre`` (D, M) and
-    ``params['grad_b'+name] = delta_pre.sum(0)`` (M,), and returns dL/dX = delta_pre @ W.T
-    (N, D), or None when ``need_dx=False`` (first layer: nobody needs it).
-    """
-    X, pre, post = _cache(params, name, delta)         # saved by forward
-    delta_pre = delta * _activation(activation_deriv, deriv=True)(post)   # dL/d(pre): (N, M)
-    params["grad_W" + name] = X.T @ delta_pre           # (D, N) @ (N, M) -> (D, M)
-    params["grad_b" + name] = delta_pre.sum(axis=0)     # summed over the batch: (M,)
-    return delta_pre @ params["W" + name].T if need_dx else None   # (N, M) @ (M, D) -> (N, D)
+
+def forward_checked(X: np.ndarray, params: dict, name: str = "", activation: str | Callable = sigmoid,
+                    check: bool = True) -> np.ndarray:
+    """:func:`forward` for any caller: ``activation`` may be a name from ACTIVATIONS; X is cast
+    to W's dtype and, with ``check``, its shape and values are checked (clear errors)."""
+    X = _layer_input(X, params["W" + name], name, check)
+    return forward(X, params, name, _activation(activation))
+
+
+def backwards_checked(delta: np.ndarray, params: dict, name: str = "",
+                      activation_deriv: str | Callable = sigmoid_deriv) -> np.ndarray:
+    """:func:`backwards` for any caller: ``activation_deriv`` may be a name from ACTIVATIONS (its
+    derivative is used); a missing cache or a wrongly shaped delta is a clear error."""
+    _cache(params, name, delta)
+    return backwards(delta, params, name, _activation(activation_deriv, deriv=True))
 
 
 # --- Losses ----------------------------------------------------------------------------------
-def compute_loss_and_acc(y: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
-    """Cross-entropy summed over the batch, and accuracy.
+def compute_loss_and_acc(y, probs):
+    """y: (N, C) one-hot, probs: (N, C) softmax outputs -> (loss, acc), loss summed over the batch.
 
-    y: (N, C) one-hot; probs: (N, C) softmax outputs. loss = -sum_n log probs[n, true class]
-    (a sum, as in the homework; divide by N for the mean), acc = fraction with argmax right.
-    The gradient of this loss with respect to the logits is ``probs - y``.
+    loss = -sum_n log probs[n, true class] (a sum, as in the homework; divide by N for the mean),
+    acc = fraction of rows whose largest probability is the true class. The gradient of this loss
+    with respect to the logits is ``probs - y``.
     """
-    _check_pair("compute_loss_and_acc", y, probs)
-    loss = -float(np.sum(y * _log(probs)))            # only the true class's log p counts
-    acc = float(np.mean(probs.argmax(axis=1) == y.argmax(axis=1)))
+    loss = -np.sum(y * np.log(probs))
+    acc = np.mean(probs.argmax(axis=1) == y.argmax(axis=1))
     return loss, acc
 
 
-def _log(p: np.ndarray) -> np.ndarray:
-    """log p, with p = 0 read as the smallest positive number (a large finite loss, not inf)."""
-    tiny = np.finfo(p.dtype).tiny if p.dtype.kind == "f" else 1e-300
-    return np.log(np.maximum(p, tiny))
+def loss_and_acc_checked(y: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
+    """:func:`compute_loss_and_acc` for any caller: shapes and values checked, a probability of
+    exactly 0 read as the smallest positive number (a large finite loss, not inf or nan), and
+    Python floats returned."""
+    _check_pair("compute_loss_and_acc", y, probs)
+    tiny = np.finfo(probs.dtype).tiny if probs.dtype.kind == "f" else 1e-300
+    loss, acc = compute_loss_and_acc(y, np.maximum(probs, tiny))
+    return float(loss), float(acc)
 
 
 def squared_error(y: np.ndarray, out: np.ndarray) -> tuple[float, np.ndarray]:
@@ -194,16 +203,21 @@ def squared_error(y: np.ndarray, out: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 # --- Batches and updates ---------------------------------------------------------------------
-def get_random_batches(X: np.ndarray, y: np.ndarray, batch_size: int,
-                       rng: np.random.Generator | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Shuffle once and cut into batches: a list of (X[idx], y[idx]) with ``batch_size`` rows
-    each (the last one may be smaller). X: (N, D), y: (N, C) or (N,). Every row lands in
-    exactly one batch, still paired with its label."""
-    _check_batch_args(X, y, batch_size)
+def get_random_batches(X, y, batch_size, rng=None):
+    """X: (N, D), y: (N, C) -> [(xb, yb), ...], batch_size rows each (the last may be smaller);
+    every example exactly once, in a new random order on every call."""
     rng = np.random.default_rng() if rng is None else rng
-    order = rng.permutation(len(X))                 # 0 .. N-1, each once, in random order
-    cuts = range(batch_size, len(X), batch_size)    # cut after every batch_size indices
-    return [(X[idx], y[idx]) for idx in np.array_split(order, cuts)]
+    order = rng.permutation(len(X))
+    return [(X[order[s:s + batch_size]], y[order[s:s + batch_size]])
+            for s in range(0, len(X), batch_size)]
+
+
+def batches_checked(X: np.ndarray, y: np.ndarray, batch_size: int,
+                    rng: np.random.Generator | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`get_random_batches` after checking that X and y pair up and batch_size is a
+    positive integer (clear errors)."""
+    _check_batch_args(X, y, batch_size)
+    return get_random_batches(X, y, int(batch_size), rng)
 
 
 def _trainable(params: dict) -> list[str]:
@@ -217,15 +231,16 @@ def sgd_step(params: dict, lr: float) -> None:
         params[k] -= lr * params["grad_" + k]
 
 
-def momentum_step(params: dict, lr: float, mu: float = 0.9) -> None:
-    """Momentum, homework form: ``M = mu * M - lr * grad; W += M`` (in place; M starts at 0)."""
-    for k in _trainable(params):
-        m = params.get("m_" + k)
-        if m is None:
-            m = params["m_" + k] = np.zeros_like(params[k])
-        m *= mu
-        m -= lr * params["grad_" + k]
-        params[k] += m
+def momentum_step(params, lr, mu=0.9):
+    """M = mu * M - lr * grad; W += M for every params[key] that has a params['grad_' + key] (in place).
+
+    The accumulators params['m_' + key] (same shape as params[key]) start at zero on the first call.
+    """
+    for key in [k for k in list(params) if "grad_" + k in params]:
+        if "m_" + key not in params:
+            params["m_" + key] = np.zeros_like(params[key])
+        params["m_" + key] = mu * params["m_" + key] - lr * params["grad_" + key]
+        params[key] += params["m_" + key]
 
 
 def lr_decay(lr0: float, epoch: int, factor: float = 0.9, every: int = 20) -> float:
@@ -234,8 +249,23 @@ def lr_decay(lr0: float, epoch: int, factor: float = 0.9, every: int = 20) -> fl
 
 
 # --- Gradient checking -----------------------------------------------------------------------
-def numerical_gradient(f: Callable[[], float], param_array: np.ndarray, eps: float = 1e-6,
-                       entries: np.ndarray | None = None) -> np.ndarray:
+def numerical_gradient(f, param_array, eps=1e-6):
+    """f(): the loss, computed from param_array -> dJ/d(param_array), same shape, by central
+    differences; param_array is perturbed in place and left as it was."""
+    grad = np.zeros(param_array.shape)
+    for i in np.ndindex(param_array.shape):        # every entry, as an index tuple
+        old = param_array[i]
+        param_array[i] = old + eps
+        up = f()
+        param_array[i] = old - eps
+        down = f()
+        param_array[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def numerical_gradient_at(f: Callable[[], float], param_array: np.ndarray, eps: float = 1e-6,
+                          entries: np.ndarray | None = None) -> np.ndarray:
     """Central differences: ``(f(p + eps e_i) - f(p - eps e_i)) / (2 eps)`` for every entry.
 
     ``f()`` takes no argument and must read ``param_array`` (which is perturbed in place and
@@ -319,28 +349,24 @@ def build_mlp(sizes: list[int], activations: list[str], rng: np.random.Generator
     params: dict = {"layers": list(zip(names, activations))}
     rng = np.random.default_rng() if rng is None else rng
     for (name, _), d_in, d_out in zip(params["layers"], sizes[:-1], sizes[1:]):
-        initialize_weights(d_in, d_out, params, name, rng=rng, dtype=dtype, scale=scale)
+        init_layer(d_in, d_out, params, name, rng=rng, dtype=dtype, scale=scale)
     return params
 
 
-def mlp_forward(X: np.ndarray, params: dict, check: bool = True) -> np.ndarray:
-    """Run every layer of a :func:`build_mlp` network on X: (N, sizes[0]); returns (N, sizes[-1])."""
+def mlp_forward(X, params):
+    """X: (N, sizes[0]) -> (N, sizes[-1]): forward through every layer of params['layers'], in order
+    (a build_mlp network; each layer keeps its cache for mlp_backwards)."""
     h = X
-    for name, act in _layers(params):
-        h = forward(h, params, name, act, check=check)
-        check = False  # the input was checked; later layers cannot get a wrong shape
+    for name, activation in params["layers"]:
+        h = forward(h, params, name, ACTIVATIONS[activation][0])
     return h
 
 
-def mlp_backwards(delta: np.ndarray, params: dict) -> None:
-    """Backpropagate through every layer after :func:`mlp_forward`, filling the 'grad_' entries.
-
-    delta: dL/d(network output), (N, sizes[-1]); for a softmax output dL/d(logits) (``probs - y``).
-    """
-    layers = _layers(params)
-    for i in range(len(layers) - 1, -1, -1):
-        name, act = layers[i]
-        delta = backwards(delta, params, name, _activation(act, deriv=True), need_dx=i > 0)
+def mlp_backwards(delta, params):
+    """delta = dJ/d(output): (N, sizes[-1]) (probs - y for a softmax output with cross-entropy).
+    Fills params['grad_W'+name] and params['grad_b'+name] of every layer, the last layer first."""
+    for name, activation in reversed(params["layers"]):
+        delta = backwards(delta, params, name, ACTIVATIONS[activation][1])
 
 
 def predict(X: np.ndarray, params: dict, batch_size: int = 4096) -> np.ndarray:
@@ -363,7 +389,7 @@ def predict(X: np.ndarray, params: dict, batch_size: int = 4096) -> np.ndarray:
 def _loss(kind: str, Y: np.ndarray, out: np.ndarray) -> tuple[float, float, np.ndarray]:
     """(summed loss, accuracy or nan, delta for mlp_backwards); cross-entropy: delta = probs - Y."""
     if kind == "cross_entropy":
-        loss, acc = compute_loss_and_acc(Y, out)
+        loss, acc = loss_and_acc_checked(Y, out)
         return loss, acc, out - Y
     loss, grad = squared_error(Y, out)
     return loss, float("nan"), grad
@@ -377,9 +403,25 @@ def _batch_loss(kind: str, Y: np.ndarray, out: np.ndarray, lr: float) -> tuple[f
     return loss, acc, delta
 
 
-def train_epoch(X: np.ndarray, Y: np.ndarray, params: dict, *, lr: float, batch_size: int = 32,
-                rng: np.random.Generator | None = None, loss: str = "cross_entropy",
-                momentum: float = 0.0, check: bool = True) -> tuple[float, float]:
+def train_epoch(X, Y, params, lr, batch_size=32, rng=None):
+    """X: (N, D), Y: (N, C) one-hot; params from nn.build_mlp (softmax output).
+    One SGD step per mini-batch; returns (loss per example, accuracy) over the epoch."""
+    total_loss, total_correct = 0.0, 0.0
+    for xb, yb in get_random_batches(X, Y, batch_size, rng):
+        probs = mlp_forward(xb, params)
+        loss, acc = compute_loss_and_acc(yb, probs)
+        mlp_backwards(probs - yb, params)
+        for name, _ in params["layers"]:
+            params["W" + name] -= lr * params["grad_W" + name]
+            params["b" + name] -= lr * params["grad_b" + name]
+        total_loss += loss
+        total_correct += acc * len(xb)
+    return total_loss / len(X), total_correct / len(X)
+
+
+def train_epoch_general(X: np.ndarray, Y: np.ndarray, params: dict, *, lr: float, batch_size: int = 32,
+                        rng: np.random.Generator | None = None, loss: str = "cross_entropy",
+                        momentum: float = 0.0, check: bool = True) -> tuple[float, float]:
     """One pass over (X, Y) in random mini-batches, one update per batch.
 
     X: (N, D), Y: (N, C) one-hot, for a :func:`build_mlp` network. Per batch: forward, the
@@ -392,7 +434,7 @@ def train_epoch(X: np.ndarray, Y: np.ndarray, params: dict, *, lr: float, batch_
         _check_training_data(X, Y, params, loss, "train_epoch")
     total, correct = 0.0, 0.0
     for xb, yb in get_random_batches(X, Y, batch_size, rng):
-        out = mlp_forward(xb, params, check=False)            # forward
+        out = mlp_forward(xb, params)                           # forward
         l, acc, delta = _batch_loss(loss, yb, out, lr)          # loss, dL/d(output)
         mlp_backwards(delta, params)                            # backwards: params['grad_...']
         if momentum:                                            # update
@@ -431,7 +473,7 @@ def fit(X: np.ndarray, Y: np.ndarray, params: dict, X_valid: np.ndarray | None =
     for e in range(int(epochs)):
         lr_e = lr_decay(lr, e, decay, decay_every)
         t0 = time.perf_counter()
-        tr_loss, tr_acc = train_epoch(X, Y, params, lr=lr_e, batch_size=batch_size, rng=rng, loss=loss,
+        tr_loss, tr_acc = train_epoch_general(X, Y, params, lr=lr_e, batch_size=batch_size, rng=rng, loss=loss,
                                       momentum=momentum, check=False)
         elapsed += time.perf_counter() - t0
         va_loss = va_acc = float("nan")
@@ -458,15 +500,6 @@ def _check_finite(where: str, **arrays: np.ndarray) -> None:
             bad = int(np.size(a) - np.isfinite(a).sum())
             raise ValueError(f"{where}: {label} has {bad} NaN/inf entries; clean the input (np.nan_to_num) or, "
                              "if they appeared during training, lower the learning rate")
-
-
-def _logits(x: np.ndarray) -> np.ndarray:
-    """x as an array of logits (N, C) for softmax."""
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"softmax expects logits of shape (N, C), got shape {x.shape}; use x.reshape(1, -1) "
-                         "for a single example")
-    return x
 
 
 def _layer_sizes(in_size: int, out_size: int) -> tuple[int, int]:

@@ -266,17 +266,19 @@ def test_student_edition_has_no_solutions(site, tmp_path):
 
 # Issue 13: the functions each chapter teaches appear on its page as code, pulled from helpers/
 TAUGHT = {
-    "notebooks/02_backprop.html": ["sigmoid", "initialize_weights", "forward", "softmax", "compute_loss_and_acc",
-                                   "backwards", "get_random_batches", "numerical_gradient"],
+    "notebooks/01_softmax.html": ["softmax", "compute_loss_and_acc"],
+    "notebooks/02_backprop.html": ["sigmoid", "forward", "backwards", "numerical_gradient", "mlp_forward",
+                                   "mlp_backwards"],
+    "notebooks/further_02_backprop.html": ["initialize_weights", "get_random_batches"],
     "notebooks/03_mlp_training.html": ["train_epoch"],
     "notebooks/04_ocr.html": ["findLetters", "group_lines", "crop_to_square"],
     "notebooks/05_autoencoder_pca.html": ["autoencoder_forward", "autoencoder_backward", "train_autoencoder_epoch",
                                           "momentum_step", "pca_by_svd"],
-    "notebooks/06_pytorch_finetuning.html": ["train_epoch", "replace_head"],
+    "notebooks/06_pytorch_finetuning.html": ["train_step", "train_epoch", "replace_head"],
 }
 EXERCISED = {"sigmoid", "initialize_weights", "forward", "softmax", "compute_loss_and_acc", "backwards",
              "get_random_batches", "numerical_gradient", "train_epoch", "findLetters", "momentum_step",
-             "pca_by_svd", "autoencoder_forward", "autoencoder_backward", "replace_head"}
+             "pca_by_svd", "autoencoder_forward", "autoencoder_backward", "replace_head", "train_step"}
 
 
 def page_text(path: Path) -> str:

@@ -924,7 +924,7 @@ right("prepare_crop", "no anti-aliasing, the odd pixel of padding first", _crop_
 def _ae_fwd(X, params):
     h = X
     for name, act in params["layers"]:
-        h = nn.forward(h, params, name, act)
+        h = nn.forward(h, params, name, nn.ACTIVATIONS[act][0])
     return h
 
 
@@ -935,7 +935,7 @@ def _ae_fwd_with(acts=None, order=None, bias=True):
         for i, (name, act) in enumerate(layers):
             if not bias:
                 params["b" + name] = np.zeros_like(params["b" + name])
-            h = nn.forward(h, params, name, act if acts is None else acts[i])
+            h = nn.forward(h, params, name, nn.ACTIVATIONS[act if acts is None else acts[i]][0])
         return h
     return autoencoder_forward
 
@@ -959,7 +959,7 @@ def _ae_fwd_index(X, params):
 def _ae_fwd_all(X, params):
     hs = [X]
     for name, act in params["layers"]:
-        hs.append(nn.forward(hs[-1], params, name, act))
+        hs.append(nn.forward(hs[-1], params, name, nn.ACTIVATIONS[act][0]))
     return hs
 
 
@@ -978,7 +978,7 @@ right("autoencoder_forward", "index loop, activation functions", _ae_fwd_index)
 
 def _ae_bwd(dout, params):
     for name, act in reversed(params["layers"]):
-        dout = nn.backwards(dout, params, name, act)
+        dout = nn.backwards(dout, params, name, nn.ACTIVATIONS[act][1])
 
 
 def _ae_bwd_with(derivs=None, same_delta=False, forward_order=False, scale=1.0, skip_last=False, neg=False):
@@ -988,7 +988,7 @@ def _ae_bwd_with(derivs=None, same_delta=False, forward_order=False, scale=1.0, 
             layers = layers[1:]
         delta = scale * dout
         for i, (name, act) in enumerate(layers):
-            d = nn.backwards(delta, params, name, act if derivs is None else derivs[i])
+            d = nn.backwards(delta, params, name, nn.ACTIVATIONS[act if derivs is None else derivs[i]][1])
             if neg:
                 params["grad_W" + name] = -params["grad_W" + name]
             delta = delta if same_delta else d
@@ -1291,6 +1291,156 @@ wrong("replace_head", "the book's own tm.replace_head", tm.replace_head)
 right("replace_head", "plain", _head)
 right("replace_head", "weight.normal_ under no_grad, _modules", _head_data)
 right("replace_head", "the classifier rebuilt with the same layout", _head_rebuilt)
+
+
+# ==============================================================================================
+# SmallCNN (chapter 6, an nn.Module)
+# ==============================================================================================
+def _cnn(pre="normalize", pool=None, order="bn relu", conv_bias=False, bn=True, drop=0.25, drop_at="start",
+         hidden_relu=True, n_fixed=None, padding=1, softmax=False):
+    """A reader's SmallCNN, with one thing changed."""
+    class SmallCNN(tnn.Module):
+        def __init__(self, n_classes=36):
+            super().__init__()
+            self.preprocess = tm.Normalize([0.0], [0.3], invert=True)
+            layers, c_in = [], 1
+            for c in (16, 32, 64):
+                block = [tnn.Conv2d(c_in, c, 3, padding=padding, bias=conv_bias)]
+                block += [tnn.BatchNorm2d(c)] if bn else []
+                block.insert(1 if order == "relu bn" else len(block), tnn.ReLU())
+                layers += block + [pool() if pool else tnn.MaxPool2d(2)]
+                c_in = c
+            self.features = tnn.Sequential(*layers)
+            head = [tnn.Flatten()] + ([tnn.Dropout(drop)] if drop and drop_at == "start" else [])
+            head += [tnn.Linear(1024 if padding else 256, 64)] + ([tnn.ReLU()] if hidden_relu else [])
+            head += [tnn.Dropout(drop)] if drop and drop_at == "end" else []
+            self.classifier = tnn.Sequential(*head, tnn.Linear(64, n_fixed or n_classes))
+
+        def forward(self, x):
+            x = {"normalize": self.preprocess, "raw": lambda v: v, "no_invert": lambda v: v / 0.3}[pre](x)
+            out = self.classifier(self.features(x))
+            return F.softmax(out, dim=1) if softmax else out
+    return SmallCNN
+
+
+class _CnnInline(tnn.Module):
+    """Separate attributes, functional ReLU and pooling, the input transform written out."""
+    def __init__(self, n_classes=36):
+        super().__init__()
+        self.conv1, self.bn1 = tnn.Conv2d(1, 16, 3, padding=1, bias=False), tnn.BatchNorm2d(16)
+        self.conv2, self.bn2 = tnn.Conv2d(16, 32, 3, padding=1, bias=False), tnn.BatchNorm2d(32)
+        self.conv3, self.bn3 = tnn.Conv2d(32, 64, 3, padding=1, bias=False), tnn.BatchNorm2d(64)
+        self.fc1, self.fc2 = tnn.Linear(64 * 4 * 4, 64), tnn.Linear(64, n_classes)
+
+    def forward(self, x):
+        x = (1 - x) / 0.3
+        for conv, bn in ((self.conv1, self.bn1), (self.conv2, self.bn2), (self.conv3, self.bn3)):
+            x = F.max_pool2d(F.relu(bn(conv(x))), 2)
+        x = F.dropout(x.view(len(x), -1), 0.25, self.training)
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class _CnnListNotRegistered(tnn.Module):
+    """The layers in a plain Python list: not registered, so no parameters."""
+    def __init__(self, n_classes=36):
+        super().__init__()
+        self.layers = [tnn.Conv2d(1, 16, 3, padding=1, bias=False), tnn.BatchNorm2d(16), tnn.ReLU(),
+                       tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(16 * 16 * 16, n_classes)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class _CnnNoSuper(tnn.Module):
+    def __init__(self, n_classes=36):
+        self.features = tnn.Sequential(tnn.Conv2d(1, 16, 3, padding=1))     # before Module.__init__
+
+    def forward(self, x):
+        return self.features(x)
+
+
+wrong("small_cnn", "no input transform", _cnn(pre="raw"))
+wrong("small_cnn", "scaled, not inverted", _cnn(pre="no_invert"))
+wrong("small_cnn", "average pooling", _cnn(pool=lambda: tnn.AvgPool2d(2)))
+wrong("small_cnn", "ReLU before batch norm", _cnn(order="relu bn"))
+wrong("small_cnn", "no ReLU after the hidden layer", _cnn(hidden_relu=False))
+wrong("small_cnn", "convolutions with a bias", _cnn(conv_bias=True))
+wrong("small_cnn", "no batch norm", _cnn(bn=False))
+wrong("small_cnn", "36 classes written in", _cnn(n_fixed=36))
+wrong("small_cnn", "no dropout", _cnn(drop=0))
+wrong("small_cnn", "dropout 0.5", _cnn(drop=0.5))
+wrong("small_cnn", "dropout after the hidden layer", _cnn(drop_at="end"))
+wrong("small_cnn", "no padding (sizes 30, 15, 6, 2)", _cnn(padding=0))
+wrong("small_cnn", "softmax at the end of forward", _cnn(softmax=True))
+wrong("small_cnn", "layers in a Python list", _CnnListNotRegistered)
+wrong("small_cnn", "no super().__init__()", _CnnNoSuper)
+wrong("small_cnn", "the book's own tm.SmallCNN", tm.SmallCNN)
+right("small_cnn", "plain, with Normalize and Sequential", _cnn())
+right("small_cnn", "separate layers, F.relu / F.max_pool2d / F.dropout, (1 - x) / 0.3", _CnnInline)
+right("small_cnn", "a subclass of the book's class", type("SmallCNN", (tm.SmallCNN,), {}))
+
+
+# ==============================================================================================
+# train_step (chapter 6, PyTorch)
+# ==============================================================================================
+def _torch_step(order="zero_grad backward step", mode=None, loss_fn=None, returns="ok", sign=1.0,
+                zero=lambda model, optimizer: optimizer.zero_grad()):
+    def train_step(model, x, y, optimizer):
+        if mode == "eval first":
+            model.eval()
+        logits = model(x)
+        loss = sign * (loss_fn(logits, y) if loss_fn else F.cross_entropy(logits, y))
+        for op in order.split():
+            {"zero_grad": lambda: zero(model, optimizer), "backward": loss.backward, "step": optimizer.step}[op]()
+        if mode == "eval after":
+            model.eval()
+        if returns == "tensor":
+            return loss, logits
+        if returns == "loss only":
+            return loss.item()
+        if returns == "after step":
+            return F.cross_entropy(model(x), y).item(), logits
+        if returns == "logits after":
+            return loss.item(), model(x)
+        return loss.item(), logits
+    return train_step
+
+
+def _torch_step_module_loss(model, x, y, optimizer):
+    criterion = tnn.CrossEntropyLoss()
+    optimizer.zero_grad(set_to_none=False)
+    logits = model(x)
+    loss = criterion(logits, y)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach()), logits
+
+
+wrong("torch_train_step", "no zero_grad", _torch_step(order="backward step"))
+wrong("torch_train_step", "step before backward", _torch_step(order="zero_grad step backward"))
+wrong("torch_train_step", "zero_grad between backward and step", _torch_step(order="backward zero_grad step"))
+wrong("torch_train_step", "no step", _torch_step(order="zero_grad backward"))
+wrong("torch_train_step", "model.eval() first", _torch_step(mode="eval first"))
+wrong("torch_train_step", "model.eval() at the end", _torch_step(mode="eval after"))
+wrong("torch_train_step", "softmax before cross_entropy", _torch_step(
+    loss_fn=lambda logits, y: F.cross_entropy(F.softmax(logits, dim=1), y)))
+wrong("torch_train_step", "summed loss", _torch_step(loss_fn=lambda logits, y: F.cross_entropy(logits, y,
+                                                                                                reduction="sum")))
+wrong("torch_train_step", "nll_loss on raw logits", _torch_step(loss_fn=lambda logits, y: F.nll_loss(logits, y)))
+wrong("torch_train_step", "gradient ascent", _torch_step(sign=-1.0))
+wrong("torch_train_step", "returns the loss tensor", _torch_step(returns="tensor"))
+wrong("torch_train_step", "returns the loss only", _torch_step(returns="loss only"))
+wrong("torch_train_step", "the loss recomputed after the step", _torch_step(returns="after step"))
+wrong("torch_train_step", "the logits recomputed after the step", _torch_step(returns="logits after"))
+wrong("torch_train_step", "the book's own tm.train_step", tm.train_step)
+right("torch_train_step", "plain", _torch_step())
+right("torch_train_step", "zero_grad after step", _torch_step(order="backward step zero_grad"))
+right("torch_train_step", "model.zero_grad()", _torch_step(zero=lambda model, optimizer: model.zero_grad()))
+right("torch_train_step", "CrossEntropyLoss, set_to_none=False, float(loss.detach())", _torch_step_module_loss)
+right("torch_train_step", "log_softmax + nll_loss", _torch_step(
+    loss_fn=lambda logits, y: F.nll_loss(F.log_softmax(logits, dim=1), y)))
 
 
 # ==============================================================================================

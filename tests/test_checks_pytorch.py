@@ -20,7 +20,8 @@ def as_answer(f):
     return answer
 
 
-CHECKS = {"check_torch_train_epoch": tm.train_epoch, "check_replace_head": tm.replace_head}
+CHECKS = {"check_small_cnn": tm.SmallCNN, "check_torch_train_step": tm.train_step,
+          "check_torch_train_epoch": tm.train_epoch, "check_replace_head": tm.replace_head}
 
 
 def test_every_check_is_exported():
@@ -44,6 +45,103 @@ def test_a_stub_is_not_written_yet(name):
     stub.__name__ = fn_name
     with pytest.raises(CheckFailed, match=f"{fn_name} is not written yet"):
         getattr(checks, name)(stub)
+
+
+# ---------------------------------------------------------------------------------------------
+# SmallCNN: the reader's nn.Module
+# ---------------------------------------------------------------------------------------------
+class SmallCNN(nn.Module):
+    def __init__(self, n_classes=36):
+        super().__init__()
+        self.preprocess = tm.Normalize([0.0], [0.3], invert=True)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.25), nn.Linear(1024, 64), nn.ReLU(),
+                                        nn.Linear(64, n_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(self.preprocess(x)))
+
+
+def test_small_cnn_plain_answer_passes(capsys):
+    checks.check_small_cnn(SmallCNN)
+    assert "91,348 for 36 classes" in capsys.readouterr().out
+
+
+def _cnn_changed(change):
+    """SmallCNN above with ``change(model)`` applied after __init__ (a layer swapped for another)."""
+    class Changed(SmallCNN):
+        def __init__(self, n_classes=36):
+            super().__init__(n_classes)
+            change(self, n_classes)
+    return Changed
+
+
+def _set(attr, index, layer):
+    return lambda m, n: getattr(m, attr).__setitem__(index, layer if isinstance(layer, nn.Module) else layer(n))
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_cnn_changed(lambda m, n: setattr(m, "preprocess", nn.Identity())), "went in as they are"),
+    (_cnn_changed(lambda m, n: [m.features.__setitem__(i, nn.AvgPool2d(2)) for i in (3, 7, 11)]), "average-pool"),
+    (_cnn_changed(_set("classifier", 3, nn.Identity())), "no ReLU after it"),
+    (_cnn_changed(_set("classifier", 1, nn.Dropout(0.5))), "dropout probability is 0.5"),
+    (_cnn_changed(_set("classifier", 1, nn.Identity())), "there is no Dropout"),
+    (_cnn_changed(_set("classifier", 4, lambda n: nn.Linear(64, 36))), "number of classes is written in"),
+    (_cnn_changed(_set("features", 0, nn.Conv2d(1, 16, 3, padding=1))), "convolutions have a bias"),
+    (_cnn_changed(_set("features", 0, nn.Conv2d(1, 16, 3, padding=1, bias=False, stride=2))), "forward pass"),
+])
+def test_small_cnn_mistakes_are_named(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_small_cnn(wrong)
+
+
+def test_small_cnn_refuses_the_book_class():
+    with pytest.raises(CheckFailed, match="book's own tm.SmallCNN"):
+        checks.check_small_cnn(tm.SmallCNN)
+
+
+# ---------------------------------------------------------------------------------------------
+# the training step
+# ---------------------------------------------------------------------------------------------
+def train_step(model, x, y, optimizer):
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item(), logits
+
+
+def test_train_step_plain_answer_passes(capsys):
+    checks.check_torch_train_step(train_step)
+    assert "two SGD steps equal to the reference" in capsys.readouterr().out
+
+
+def _step(order="zero_grad backward step", eval_after=False, returns="ok"):
+    def train_step(model, x, y, optimizer):
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        for op in order.split():
+            {"zero_grad": optimizer.zero_grad, "backward": loss.backward, "step": optimizer.step}[op]()
+        if eval_after:
+            model.eval()
+        return {"ok": (loss.item(), logits), "tensor": (loss, logits), "after": (loss.item(), model(x))}[returns]
+    return train_step
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_step("backward step"), "gradients were not cleared"),
+    (_step("zero_grad step backward"), "weights never changed"),
+    (_step(eval_after=True), "eval mode after the step"),
+    (_step(returns="tensor"), "computation graph"),
+    (_step(returns="after"), "recomputed after optimizer.step"),
+])
+def test_train_step_mistakes_are_named(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_torch_train_step(wrong)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,4 +269,6 @@ def test_checks_are_quick():
     t0 = time.perf_counter()
     checks.check_torch_train_epoch(as_answer(tm.train_epoch))
     checks.check_replace_head(as_answer(tm.replace_head))
+    checks.check_small_cnn(as_answer(tm.SmallCNN))
+    checks.check_torch_train_step(as_answer(tm.train_step))
     assert time.perf_counter() - t0 < 30   # generous: a busy shared machine; typically well under a second

@@ -78,9 +78,25 @@ def test_pca_by_svd_is_the_eigendecomposition_of_the_covariance():
 
 
 def test_homework_parameter_counts():
-    assert C.count_parameters(C.build_autoencoder(rng=0)) == 68_704
+    ae = C.build_autoencoder(rng=0)
+    assert C.count_parameters(ae) == 68_704
+    per_layer = {name: ae["W" + name].size + ae["b" + name].size for name, _ in ae["layers"]}
+    assert per_layer == {"layer1": 32_800, "hidden": 1_056, "hidden2": 1_056, "output": 33_792}   # chapter 5's sum
     p = C.fit_pca(rng(4).uniform(0, 1, (40, 1024)).astype(np.float32), k=32)
     assert p.n_parameters == 32_768 + 1024
+    assert round(C.count_parameters(ae) / p.n_parameters) == 2          # "twice as many parameters"
+
+
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_chapter5_trains_the_homework_recipe_in_both_modes(monkeypatch, mode):
+    """Chapter 5 states the homework's network and recipe in its text; both modes train exactly that
+    (only the epochs differ; the book's full mode has the homework's 100)."""
+    monkeypatch.setenv("BOOK_MODE", mode)
+    s = C.autoencoder_settings()
+    assert s["sizes"] == [1024, 32, 32, 32, 1024] and s["activations"] == ["relu"] * 3 + ["sigmoid"]
+    assert (s["momentum"], s["decay"], s["decay_every"], s["batch_size"]) == (0.9, 0.9, 20, 36)
+    assert [name for name, _ in C.build_autoencoder(rng=0)["layers"]] == ["layer1", "hidden", "hidden2", "output"]
+    assert mode == "quick" or s["epochs"] == 100
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +136,17 @@ def test_momentum_step_matches_hand_computation():
     np.testing.assert_allclose(params["Wx"], [0.805, -2.09])
 
 
+def test_momentum_with_a_constant_gradient_approaches_ten_plain_steps():
+    """Chapter 5's one-parameter check: steps 1, 1.9, ..., (1 - 0.9**t) / 0.1 -> 10 (its momentum exercise)."""
+    toy = {"Wx": np.zeros(1), "grad_Wx": np.ones(1)}
+    steps = []
+    for _ in range(60):
+        nn.momentum_step(toy, lr=1.0, mu=0.9)
+        steps.append(-toy["m_Wx"][0])
+    assert steps[0] == 1.0 and steps[1] == pytest.approx(1.9, abs=1e-12)
+    assert steps[-1] == pytest.approx((1 - 0.9 ** 60) / 0.1, abs=1e-9) and abs(steps[-1] - 10) < 0.02
+
+
 def test_forward_backward_match_helpers_nn():
     X = small_images(n=6, d=16).astype(np.float64)
     params = C.build_autoencoder([16, 5, 3, 5, 16], C.AE_ACTIVATIONS, rng=6, dtype=np.float64)
@@ -136,14 +163,14 @@ def test_forward_backward_match_helpers_nn():
 
 
 def test_epoch_matches_helpers_nn_train_epoch():
-    """train_autoencoder_epoch is helpers.nn.train_epoch with squared error and momentum, draw for draw."""
+    """train_autoencoder_epoch is helpers.nn.train_epoch_general with squared error and momentum, draw for draw."""
     X = small_images(n=50, d=32)
     a = C.build_autoencoder([32, 8, 4, 8, 32], C.AE_ACTIVATIONS, rng=7)
     b = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in a.items()}
     ra, rb = rng(8), rng(8)
     for lr in (1e-3, 5e-4):
         la = C.train_autoencoder_epoch(X, a, lr, batch_size=9, momentum=0.9, rng=ra)
-        lb, _ = nn.train_epoch(X, X, b, lr=lr, batch_size=9, rng=rb, loss="squared_error", momentum=0.9)
+        lb, _ = nn.train_epoch_general(X, X, b, lr=lr, batch_size=9, rng=rb, loss="squared_error", momentum=0.9)
         assert la == lb
     for k in a:
         if k[0] in "Wbm":
@@ -477,6 +504,22 @@ def test_component_images_fix_the_sign_and_map_to_gray():
     np.testing.assert_allclose(imgs[1], [0.0, 0.6, 0.3])
     np.testing.assert_allclose(imgs[2], [0.5, 0.5, 0.5])                # a zero row stays mid-gray
     assert imgs.dtype == np.float32 and imgs.min() >= 0 and imgs.max() <= 1
+
+
+def test_conv_autoencoder_is_what_the_further_page_says():
+    """The Going-further page describes the convolutional autoencoder (three strided 3x3 convolutions,
+    1 -> 8 -> 16 -> 32 channels, 32 -> 4 pixels, a *linear* code) and says that its control's code
+    passes a ReLU: the sentence about the confound rests on these two facts."""
+    torch = pytest.importorskip("torch")
+    m = C.conv_autoencoder(code=32, channels=8)
+    convs = [layer for layer in m.encoder if isinstance(layer, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (1, 8, (3, 3), (2, 2)), (8, 16, (3, 3), (2, 2)), (16, 32, (3, 3), (2, 2))]
+    assert tuple(m.encoder[:6](torch.zeros(1, 1, 32, 32)).shape) == (1, 32, 4, 4)
+    assert isinstance(m.encoder[-1], torch.nn.Linear)                       # the code: no activation
+    control = C.dense_torch_autoencoder()
+    assert isinstance(control.encoder[-1], torch.nn.ReLU)                    # the control's code: after a ReLU
+    assert C.count_parameters(m) < C.count_parameters(control) == C.count_parameters(C.build_autoencoder())
 
 
 def test_dense_torch_control(data_dir):

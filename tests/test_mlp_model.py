@@ -173,3 +173,12 @@ def test_templates_and_mosaic():
     assert np.nanmax(np.abs(M)) == pytest.approx(1.0) and np.isnan(M[32, 0])
     with pytest.raises(ValueError, match="expected"):
         mlp.weight_mosaic(np.zeros((10, 3)))
+
+
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_learning_rate_study_has_the_five_rates_of_chapter_3(monkeypatch, mode):
+    """Chapter 3's table and text name five rates, 0.1x to 10x, with 3x as the one after the chosen rate."""
+    from helpers import config
+
+    monkeypatch.setenv("BOOK_MODE", mode)
+    assert config.budget("mlp_lr_factors") == [0.1, 0.3, 1, 3, 10]

@@ -31,7 +31,9 @@ def test_sigmoid_identities_and_no_overflow():
     x = np.linspace(-30, 30, 601)
     np.testing.assert_allclose(nn.tanh(x), 2 * nn.sigmoid(2 * x) - 1, atol=1e-15)
     assert nn.sigmoid_deriv(nn.sigmoid(x)).max() == pytest.approx(0.25)
-    with np.errstate(all="raise"):  # expit never overflows, in either dtype
+    import warnings
+    with warnings.catch_warnings():  # exp(-x) overflows to inf for x << 0: no warning, no NaN, the limit 0
+        warnings.simplefilter("error")
         for dt in (np.float32, np.float64):
             s = nn.sigmoid(np.array([-1e4, -100, 0, 100, 1e4], dtype=dt))
             assert s.dtype == dt and s[0] == 0 and s[-1] == 1 and s[2] == 0.5
@@ -49,9 +51,9 @@ def test_dense_layer_gradients(act):
     params["bL"] = r.standard_normal(4)  # non-zero biases so every path is exercised
 
     def loss_fn():
-        out = nn.forward(X, params, "L", act)
+        out = nn.forward_checked(X, params, "L", act)        # activations by name: the checked wrappers
         loss, grad = nn.squared_error(T, out)
-        params["grad_X"] = nn.backwards(grad, params, "L", act)
+        params["grad_X"] = nn.backwards_checked(grad, params, "L", act)
         return loss
 
     errors = nn.gradient_check(loss_fn, params, keys=["WL", "bL"])
@@ -117,7 +119,7 @@ def test_gradient_check_detects_a_wrong_gradient():
     params = nn.initialize_weights(3, 2, {}, "L", rng=r)
 
     def wrong():
-        out = nn.forward(X, params, "L", "sigmoid")
+        out = nn.forward(X, params, "L", nn.sigmoid)
         nn.backwards(nn.squared_error(T, out)[1], params, "L", nn.linear_deriv)  # forgot sigmoid'
         return nn.squared_error(T, out)[0]
 
@@ -187,7 +189,7 @@ def test_xavier_uniform_variance_bounds_and_zero_bias():
     a = np.sqrt(6 / 1000)
     assert np.abs(W).max() <= a
     assert W.var() == pytest.approx(2 / 1000, rel=0.02)
-    p32 = nn.initialize_weights(3, 2, {}, "x", rng=rng(0), dtype=np.float32, scale=0.5)
+    p32 = nn.init_layer(3, 2, {}, "x", rng=rng(0), dtype=np.float32, scale=0.5)
     assert p32["Wx"].dtype == np.float32 and np.abs(p32["Wx"]).max() <= 0.5 * np.sqrt(6 / 5)
 
 
@@ -302,29 +304,28 @@ def test_fit_autoencoder_squared_error():
 # ---------------------------------------------------------------------------------------------
 def test_bad_inputs_raise_clear_errors():
     params = nn.initialize_weights(3, 2, {}, "L", rng=rng(0))
+    # the teaching functions check nothing; their *_checked wrappers give the clear errors
     with pytest.raises(ValueError, match=r"X has shape \(3,\).*\(N, 3\)"):
-        nn.forward(np.ones(3), params, "L")
+        nn.forward_checked(np.ones(3), params, "L")
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
-        nn.forward(np.ones((4, 5)), params, "L")
+        nn.forward_checked(np.ones((4, 5)), params, "L")
     with pytest.raises(ValueError, match="1 NaN/inf"):
-        nn.forward(np.array([[1.0, np.nan, 0.0]]), params, "L")
+        nn.forward_checked(np.array([[1.0, np.nan, 0.0]]), params, "L")
     with pytest.raises(ValueError, match="no cache"):
-        nn.backwards(np.ones((1, 2)), {"WM": np.ones((3, 2))}, "M")
-    nn.forward(np.ones((4, 3)), params, "L")
+        nn.backwards_checked(np.ones((1, 2)), {"WM": np.ones((3, 2))}, "M")
+    nn.forward_checked(np.ones((4, 3)), params, "L")
     with pytest.raises(ValueError, match="delta has shape"):
-        nn.backwards(np.ones((4, 3)), params, "L")
+        nn.backwards_checked(np.ones((4, 3)), params, "L")
     with pytest.raises(ValueError, match="unknown activation 'selu'"):
-        nn.forward(np.ones((4, 3)), params, "L", "selu")
-    with pytest.raises(ValueError, match="reshape"):
-        nn.softmax(np.ones(3))
+        nn.forward_checked(np.ones((4, 3)), params, "L", "selu")
     with pytest.raises(ValueError, match="same"):
-        nn.compute_loss_and_acc(np.eye(3), np.ones((3, 4)) / 4)
+        nn.loss_and_acc_checked(np.eye(3), np.ones((3, 4)) / 4)
     with pytest.raises(ValueError, match="NaN"):
-        nn.compute_loss_and_acc(np.eye(2), np.array([[np.nan, 1.0], [0.5, 0.5]]))
+        nn.loss_and_acc_checked(np.eye(2), np.array([[np.nan, 1.0], [0.5, 0.5]]))
     with pytest.raises(ValueError, match="positive integers"):
-        nn.initialize_weights(0, 3, {})
+        nn.init_layer(0, 3, {})
     with pytest.raises(ValueError, match="rows"):
-        nn.get_random_batches(np.ones((4, 2)), np.ones(3), 2)
+        nn.batches_checked(np.ones((4, 2)), np.ones(3), 2)
     with pytest.raises(ValueError, match="activations"):
         nn.build_mlp([4, 3, 2], ["sigmoid"])
     with pytest.raises(ValueError, match="only allowed as the last"):
@@ -355,7 +356,7 @@ def test_numerical_gradient_on_sampled_entries():
     f = lambda: float(np.sum(np.sin(W) * np.arange(12).reshape(4, 3)))
     full = nn.numerical_gradient(f, W)
     picked = np.array([0, 5, 11])
-    assert np.allclose(nn.numerical_gradient(f, W, entries=picked), full.reshape(-1)[picked])
+    assert np.allclose(nn.numerical_gradient_at(f, W, entries=picked), full.reshape(-1)[picked])
     assert np.allclose(full, np.cos(W) * np.arange(12).reshape(4, 3), atol=1e-8)
 
 
@@ -375,3 +376,25 @@ def test_taught_functions_are_short_and_plain(name):
     source = inspect.getsource(getattr(nn, name))
     assert len(source.splitlines()) <= 25, f"nn.{name} is {len(source.splitlines())} lines"
     assert "raise " not in source and "try:" not in source, f"nn.{name} checks its inputs itself"
+
+
+def test_checked_wrappers_give_the_teaching_functions_numbers():
+    """The wrappers only check, look names up and cast: the numbers are the teaching functions'."""
+    r = rng(8)
+    p1 = nn.initialize_weights(5, 3, {}, "a", rng=rng(9))
+    p2 = nn.init_layer(5, 3, {}, "a", rng=rng(9))
+    assert np.array_equal(p1["Wa"], p2["Wa"]) and np.array_equal(p1["ba"], p2["ba"])
+    X = r.standard_normal((4, 5))
+    assert np.array_equal(nn.forward(X, p1, "a", nn.tanh), nn.forward_checked(X, p2, "a", "tanh"))
+    d = r.standard_normal((4, 3))
+    assert np.array_equal(nn.backwards(d, p1, "a", nn.tanh_deriv), nn.backwards_checked(d, p2, "a", "tanh"))
+    y, probs = np.eye(3)[[0, 2, 1, 1]], nn.softmax(r.standard_normal((4, 3)))
+    assert nn.loss_and_acc_checked(y, probs) == tuple(float(v) for v in nn.compute_loss_and_acc(y, probs))
+    # a probability of exactly 0 on a wrong class: the teaching formula gives nan (0 * log 0), the wrapper a number
+    zero = np.array([[1.0, 0.0], [0.5, 0.5]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert np.isnan(nn.compute_loss_and_acc(np.eye(2), zero)[0])
+    assert np.isclose(nn.loss_and_acc_checked(np.eye(2), zero)[0], np.log(2))
+    b1 = nn.get_random_batches(X, y, 3, rng(1))
+    b2 = nn.batches_checked(X, y, 3, rng(1))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(b1, b2))

@@ -277,14 +277,16 @@ def test_random_affine_keeps_shape_and_white_background():
 
 
 def test_train_epoch_is_plain_sgd_on_the_batches_given():
-    """train_epoch with torch.optim.SGD and the summed loss takes chapter 3's step on each batch in turn and
+    """The loop train() runs (train_epoch with options), with torch.optim.SGD and the summed loss, takes
+    chapter 3's step on each batch in turn and
     reports the loss per example and the accuracy of the batches as they were trained."""
     rng = np.random.default_rng(4)
     p = _numpy_params(rng, n_hidden=8, n_out=4)
     X, y = rng.random((10, 1024)), rng.integers(0, 4, 10)
     batches = [(torch.from_numpy(X[:6]), torch.from_numpy(y[:6])), (torch.from_numpy(X[6:]), torch.from_numpy(y[6:]))]
     model = tm.MLP.from_params(p)
-    loss, acc = tm.train_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.01), reduction="sum")
+    loss, acc = tm.training._train_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.01),
+                                         reduction="sum")
     ref_loss, correct = 0.0, 0
     for rows in (slice(0, 6), slice(6, 10)):
         batch_loss, g = _numpy_reference(X[rows], np.eye(4)[y[rows]], p)
@@ -309,10 +311,92 @@ def test_random_batches_cover_every_image_once_in_a_seeded_order():
     assert torch.equal(seen, again)
 
 
-@pytest.mark.parametrize("fn", [tm.train_epoch, tm.replace_head])
+@pytest.mark.parametrize("fn", [tm.train_step, tm.train_epoch, tm.replace_head, tm.SmallCNN])
 def test_functions_the_book_shows_stay_short(fn):
-    """Chapter 6 shows these with literalinclude :pyobject:; keep them a page-sized read (docstring included)."""
+    """Chapter 6 shows these (a Your-turn answer or a literalinclude :pyobject:); keep them a page-sized read
+    (docstring included)."""
     assert len(inspect.getsource(fn).splitlines()) <= 32, fn.__name__
+
+
+class _SmallCNNBefore(torch.nn.Module):
+    """SmallCNN as the book built it before it became chapter 6's Your-turn answer (a loop over the channel
+    counts, in-place ReLUs, a 3-d input accepted in forward): the networks trained with it are the book's
+    numbers, so the teaching version must draw and compute exactly the same."""
+
+    def __init__(self, n_classes=36, channels=(16, 32, 64), hidden=64, dropout=0.25):
+        super().__init__()
+        from torch import nn
+        self.preprocess = tm.Normalize([0.0], [0.3], invert=True)
+        layers, c_in = [], 1
+        for c in channels:
+            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
+                       nn.MaxPool2d(2)]
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        side = 32 // 2 ** len(channels)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in * side * side, hidden),
+                                        nn.ReLU(inplace=True), nn.Linear(hidden, n_classes))
+
+    def forward(self, x):
+        if x.ndim == 3:
+            x = x.unsqueeze(1)
+        return self.classifier(self.features(self.preprocess(x)))
+
+
+@pytest.mark.parametrize("seed, n_classes", [(0, 36), (3, 10)])
+def test_small_cnn_teaching_version_is_bit_identical_to_the_trained_one(seed, n_classes):
+    """Same seed: the same weights, state-dict keys (the cached checkpoints load), outputs in eval and in
+    training mode (dropout), and weights after three Adam steps, to the last bit."""
+    nets = []
+    for cls in (_SmallCNNBefore, tm.SmallCNN):
+        torch.manual_seed(seed)
+        nets.append(cls(n_classes))
+    before, now = nets
+    sb, sn = before.state_dict(), now.state_dict()
+    assert list(sb) == list(sn) and all(torch.equal(sb[k], sn[k]) for k in sb)
+    assert tm.count_parameters(now) == 1 * 16 * 9 + 16 * 32 * 9 + 32 * 64 * 9 + 2 * (16 + 32 + 64) \
+        + 1024 * 64 + 64 + 64 * n_classes + n_classes
+    x = torch.rand(6, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    y = torch.randint(0, n_classes, (6,), generator=torch.Generator().manual_seed(2))
+    before.eval(), now.eval()
+    assert torch.equal(before(x), now(x)) and torch.equal(now(x[:, 0]), now(x))     # (N, 32, 32) still works
+    for net in nets:
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        torch.manual_seed(7)
+        tm.training._train_epoch(net, [(x[:4], y[:4]), (x[4:], y[4:]), (x, y)], opt)
+    assert all(torch.equal(before.state_dict()[k], now.state_dict()[k]) for k in sb)
+
+
+def test_the_loop_the_book_shows_is_the_loop_train_runs():
+    """train_epoch (shown in chapter 6, calling the reader's train_step) and the loop train() runs
+    (_train_epoch, with frozen batch norm, schedules and progress around it) give the same weights and numbers
+    when none of the extras is used."""
+    x = torch.rand(10, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    y = torch.randint(0, 4, (10,), generator=torch.Generator().manual_seed(2))
+    out = []
+    for loop in (tm.train_epoch, tm.training._train_epoch):
+        torch.manual_seed(0)
+        net = tm.SmallCNN(4)
+        net.eval()
+        torch.manual_seed(5)
+        numbers = loop(net, [(x[:6], y[:6]), (x[6:], y[6:])], torch.optim.SGD(net.parameters(), lr=0.1))
+        out.append((numbers, net.state_dict()))
+    (r1, s1), (r2, s2) = out
+    assert r1 == r2 and all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert isinstance(r1[0], float) and isinstance(r1[1], float)
+
+
+def test_train_step_takes_one_step_and_returns_a_number_and_the_logits():
+    torch.manual_seed(0)
+    net = tm.SmallCNN(4)
+    x = torch.rand(5, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0, 1, 2, 3, 0])
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    w = net.classifier[4].weight.detach().clone()
+    loss, logits = tm.train_step(net, x, y, opt)
+    assert isinstance(loss, float) and logits.shape == (5, 4) and net.training
+    assert not torch.equal(w, net.classifier[4].weight)
 
 
 def _first_weights_seen(fn):

@@ -501,7 +501,7 @@ def _epoch_variant(X: np.ndarray, Y: np.ndarray, params: dict, lr: float, batch_
 
     for xb, yb in nn.get_random_batches(X, Y, batch_size, rng):
         xi, yi = (X, Y) if slip == "whole" else (xb, yb)
-        probs = nn.mlp_forward(xi, params, check=False)
+        probs = nn.mlp_forward(xi, params)
         nn.mlp_backwards((probs - yi) / (len(yi) if slip == "mean" else 1), params)
         if slip not in ("once", "none"):
             step(-1.0 if slip == "uphill" else 1.0)
@@ -597,7 +597,7 @@ def _loss_slip(loss: float, acc: float, want: tuple, X: np.ndarray, Y: np.ndarra
     summed = []
     for (xb, yb), st in zip(nn.get_random_batches(X, Y, B, r), states):
         params = {"layers": [("layer1", "sigmoid"), ("output", "softmax")], **st}
-        summed.append((nn.compute_loss_and_acc(yb, nn.mlp_forward(xb, params, check=False))[0], len(xb)))
+        summed.append((nn.compute_loss_and_acc(yb, nn.mlp_forward(xb, params))[0], len(xb)))
     N = len(X)
     if np.isclose(loss, want[0], rtol=1e-6):
         return (f"The accuracy should be the fraction of the {N} examples classified right, added up over the "

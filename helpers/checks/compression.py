@@ -137,7 +137,7 @@ def _forward_with_caches(X: np.ndarray, params: dict) -> np.ndarray:
 
     h = X
     for name, act in params["layers"]:
-        h = nn.forward(h, params, name, act)
+        h = nn.forward(h, params, name, nn.ACTIVATIONS[act][0])
     return h
 
 
@@ -161,7 +161,9 @@ def check_autoencoder_backward(autoencoder_backward: Callable) -> None:
     try:
         call(autoencoder_backward, dout.copy(), params, name=name)
     except CheckFailed as e:
-        if isinstance(e.__cause__, ValueError) and "delta has shape" in str(e.__cause__):
+        cause = str(e.__cause__)
+        if isinstance(e.__cause__, ValueError) and any(m in cause for m in ("delta has shape", "could not be broadcast",
+                                                                           "mismatch in its core dimension")):
             raise CheckFailed(f"{e}\nGo through the layers last first (reversed(params['layers'])) and hand each "
                               "layer the delta that backwards returned for the layer after it; only the output "
                               "layer gets dout itself.") from e.__cause__
@@ -179,12 +181,12 @@ def check_autoencoder_backward(autoencoder_backward: Callable) -> None:
             if _same(got, _reference_backward(dout, params, trace, derivs=("sigmoid",) * 4)[key], 1e-7):
                 raise CheckFailed(f"{name}: params['{key}'] is what the chain rule gives with sigmoid's derivative "
                                   "in every layer, which is helpers.nn.backwards's default: pass each layer's "
-                                  "activation, backwards(delta, params, name, activation).")
+                                  "own derivative, backwards(delta, params, name, nn.ACTIVATIONS[activation][1]).")
             right = ", ".join(order[:i]) or "none"
             expect_close(name, got, expected[key], what=f"params['{key}']", rtol=1e-7, atol=1e-9,
                          hint=f"Layers already right (from the output back): {right}. The gradient of a layer "
                               "depends on the delta that the layer after it handed back: backwards(delta, params, "
-                              "name, activation) returns the delta for the layer before.")
+                              "name, derivative) returns the delta for the layer before.")
     passed(name, f"gradients of all {len(order)} weight and bias pairs right (chain rule in numpy), last layer first")
 
 

@@ -67,45 +67,37 @@ def _check_ae_input(X: Any, params: dict, where: str) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # Forward, backward, one epoch: the code chapter 5 shows
 # ----------------------------------------------------------------------------------------------
-def autoencoder_forward(X: np.ndarray, params: dict) -> np.ndarray:
-    """Run the autoencoder on a batch, layer by layer with :func:`helpers.nn.forward`.
+def autoencoder_forward(X, params):
+    """X: (N, D) rows in [0, 1] -> out: (N, D) reconstructions in (0, 1).
 
-    X: (N, D) float rows in [0, 1] (D = 1024 for the homework's net).
-    Returns out: (N, D) in (0, 1), the reconstructions (sigmoid output).
-    Each layer saves ``params['cache_' + name]`` for :func:`autoencoder_backward`.
+    params['layers'] lists (name, activation) in order: layer1 relu, hidden relu, hidden2 relu, output sigmoid.
+    nn.ACTIVATIONS[activation] is (the function, its derivative); each nn.forward call keeps
+    params['cache_' + name] for autoencoder_backward.
     """
     h = X
-    for name, activation in params["layers"]:  # layer1, hidden, hidden2, output
-        h = nn.forward(h, params, name, activation)
+    for name, activation in params["layers"]:
+        h = nn.forward(h, params, name, nn.ACTIVATIONS[activation][0])
     return h
 
 
-def autoencoder_backward(dout: np.ndarray, params: dict) -> None:
-    """Backpropagate ``dout = dL/d(out)``: (N, D) through every layer, last first.
-
-    Uses :func:`helpers.nn.backwards` with the caches of :func:`autoencoder_forward` and fills
-    ``params['grad_W' + name]`` (like W) and ``params['grad_b' + name]`` (like b) for every layer.
-    """
-    layers = params["layers"]
-    for i in reversed(range(len(layers))):
-        name, activation = layers[i]
-        dout = nn.backwards(dout, params, name, activation, need_dx=i > 0)  # layer 1 needs no dL/dX
+def autoencoder_backward(dout, params):
+    """dout = dJ/d(out): (N, D). Fills params['grad_W' + name] (like W) and params['grad_b' + name]
+    (like b) of every layer, from the last to the first, with the caches of autoencoder_forward."""
+    for name, activation in reversed(params["layers"]):
+        dout = nn.backwards(dout, params, name, nn.ACTIVATIONS[activation][1])
 
 
-def train_autoencoder_epoch(X: np.ndarray, params: dict, lr: float, batch_size: int = 36, momentum: float = 0.9,
-                            rng: np.random.Generator | None = None) -> float:
-    """One pass over X in random mini-batches, one momentum update per batch (the homework's loop).
+def train_autoencoder_epoch(X, params, lr, batch_size=36, momentum=0.9, rng=None):
+    """One pass over X: (N, D) in random mini-batches, one momentum step per batch (the homework's loop).
 
-    X: (N, D) float rows in [0, 1], in the network's dtype; it is both input and target.
-    Update: ``M = momentum * M - lr * grad; W += M`` (:func:`helpers.nn.momentum_step`).
-    Returns the epoch's summed squared error per image, ``sum over batches / N``.
+    X is both input and target. Returns the epoch's summed squared error per image (sum over batches / N).
     """
     total_loss = 0.0
     for xb, _ in nn.get_random_batches(X, X, batch_size, rng):
         out = autoencoder_forward(xb, params)
         loss, dout = nn.squared_error(xb, out)   # sum (out - xb)**2 and 2 (out - xb)
         autoencoder_backward(dout, params)
-        nn.momentum_step(params, lr, momentum)
+        nn.momentum_step(params, lr, momentum)   # M = momentum * M - lr * grad; W += M
         total_loss += loss
     return total_loss / len(X)
 
@@ -155,7 +147,7 @@ def _check_entries(loss_fn: Callable[[], float], params: dict, k: str, n_per_arr
     p, grad = params[k], np.array(params["grad_" + k], dtype=np.float64)
     flat_idx = (np.arange(p.size) if n_per_array is None or p.size <= n_per_array
                 else rng.choice(p.size, int(n_per_array), replace=False))
-    numeric = nn.numerical_gradient(loss_fn, p, eps, entries=flat_idx)
+    numeric = nn.numerical_gradient_at(loss_fn, p, eps, entries=flat_idx)
     return nn.relative_error(grad.reshape(-1)[flat_idx], numeric)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .. import config
 
 
-def pca_by_svd(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pca_by_svd(X, k):
     """Principal components of the rows of X from the SVD of the centred data ``X - mean = U S V^T``.
 
     X: (N, D) float training rows, one image per row. Returns

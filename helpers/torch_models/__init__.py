@@ -10,7 +10,8 @@ gives every name below; they live in:
   and :func:`squeezenet` (SqueezeNet 1.1 for 32x32 grayscale, ImageNet weights only from the local torch
   hub cache: :func:`imagenet_weights_file`), :func:`replace_head`, :func:`set_trainable`,
   :func:`count_parameters`
-- ``training.py``     :func:`train_epoch` (the plain loop: forward, loss, zero_grad, backward, step) and
+- ``training.py``     :func:`train_step` (one batch: forward, loss, zero_grad, backward, step), :func:`train_epoch`
+  (the plain loop over the batches) and
   :func:`train` (seeds, device, threads, schedule, validation, progress bar and per-epoch history around
   it), :func:`train_mode`, :func:`random_batches`, :func:`random_affine`, :func:`as_tensors`, :func:`evaluate`,
   :func:`predict_proba`, :func:`format_history`
@@ -41,7 +42,7 @@ from .flowers import FLOWERS_SETTINGS, FLOWERS_SIZE, flowers17_experiment, flowe
 from .models import (N_CLASSES, MLP, Normalize, SmallCNN, SqueezeNetClassifier, count_parameters,
                      imagenet_weights_file, replace_head, set_trainable, squeezenet)
 from .training import (as_tensors, evaluate, format_history, predict_proba, random_affine, random_batches, train,
-                       train_epoch, train_mode, train_same_batches)
+                       train_epoch, train_mode, train_same_batches, train_step)
 from .transfer import (BACKBONE_SOURCES, DIGITS_CNN_SETTINGS, FT_LR_GRID, FT_SELECT_K, FT_SETTINGS, FT_STRATEGIES,
                        FT_VERSION, LETTERS, MNIST_HELD_OUT_PER_CLASS, adapt, backbone_features, digits_cnn,
                        finetune_backbone, finetune_experiment, labelled_subset, letters_squeezenet, mnist_target_task,
@@ -51,7 +52,7 @@ from .transfer import CHAPTER6_MODELS, SHARED_MODELS, prepare
 __all__ = [
     "N_CLASSES", "MLP", "SmallCNN", "Normalize", "SqueezeNetClassifier", "squeezenet", "imagenet_weights_file",
     "replace_head", "set_trainable", "count_parameters", "as_tensors", "evaluate", "predict_proba", "train",
-    "train_epoch", "train_mode", "random_batches", "random_affine", "format_history", "save_checkpoint", "load_checkpoint",
+    "train_step", "train_epoch", "train_mode", "random_batches", "random_affine", "format_history", "save_checkpoint", "load_checkpoint",
     "checkpoint_path", "fingerprint", "train_or_load", "book_cnn", "book_cnns", "pretrained_squeezenet", "load_classifier",
     "load_emnist", "FLOWERS17_CLASSES", "build_flowers17_folders", "load_flowers17",
     "train_same_batches", "mnist_target_task", "labelled_subset", "digits_cnn", "finetune_backbone",

@@ -6,7 +6,8 @@ scores (logits) ``(N, n_classes)``; softmax gives probabilities.
 
 - :class:`MLP`: chapter 3's 1024-64-36 sigmoid network (loads and exports a :mod:`helpers.nn` params dict);
 - :class:`Normalize`: the fixed input transform of the convolutional networks;
-- :class:`SmallCNN`: three conv blocks, about 91k parameters;
+- :class:`SmallCNN`: three conv blocks, about 91k parameters (chapter 6's Your-turn: the class as a reader
+  writes it);
 - :class:`SqueezeNetClassifier` / :func:`squeezenet`: torchvision's SqueezeNet 1.1 for 32x32 grayscale
   (or RGB) input, optionally from ImageNet weights found in the local torch hub cache (nothing is downloaded);
 - :func:`replace_head`, :func:`set_trainable`, :func:`count_parameters`: a new last layer, a frozen backbone.
@@ -103,7 +104,8 @@ def _mlp_layers(params: dict) -> list[tuple[np.ndarray, np.ndarray]]:
 class Normalize(nn.Module):
     """Fixed input transform ``(x - mean) / std`` per channel, optionally on ``1 - x`` first
     (``invert=True``: ink bright on a black background, so zero padding matches the background).
-    No parameters; the constants are buffers that are not saved in state dicts."""
+    No parameters; the constants are buffers that are not saved in state dicts. Images ``(N, H, W)``
+    get their channel axis here, so every model that starts with it also takes them."""
 
     def __init__(self, mean: Iterable[float], std: Iterable[float], invert: bool = False):
         super().__init__()
@@ -112,6 +114,8 @@ class Normalize(nn.Module):
         self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 3:                     # (N, H, W) images: one channel
+            x = x.unsqueeze(1)
         if self.invert:
             x = 1 - x
         return (x - self.mean) / self.std
@@ -120,34 +124,30 @@ class Normalize(nn.Module):
         return f"mean={self.mean.flatten().tolist()}, std={self.std.flatten().tolist()}, invert={self.invert}"
 
 
-class SmallCNN(nn.Module):
-    """A small CNN for 32x32 grayscale characters (about 91k parameters).
+class SmallCNN(torch.nn.Module):
+    """A small CNN for 32x32 grayscale characters (91,348 parameters for 36 classes).
 
-    Three blocks ``conv 3x3 (padding 1) -> batch norm -> ReLU -> max-pool 2x2`` with 16, 32 and
-    64 channels (32x32 -> 16 -> 8 -> 4), then ``flatten (1024) -> dropout -> 64 ReLU -> n_classes``.
-    Input ``(N, 1, 32, 32)`` ink dark in [0, 1]; it is inverted and scaled first
-    (:class:`Normalize`: background exactly 0, ink about 3), so the zero padding of the
-    convolutions looks like background.
+    x: (N, 1, 32, 32) float32 in [0, 1], ink dark -> logits (N, n_classes).
+    preprocess: 1 - x, divided by 0.3 (ink bright, background 0: zero padding looks like background);
+    features: 3 x [conv 3x3 -> batch norm -> ReLU -> max-pool 2x2], 16, 32, 64 channels, 32 -> 16 -> 8 -> 4 pixels;
+    classifier: flatten (64 * 4 * 4 = 1024) -> dropout 0.25 -> 64 ReLU -> n_classes.
     """
 
-    def __init__(self, n_classes: int = N_CLASSES, channels: tuple[int, ...] = (16, 32, 64), hidden: int = 64,
-                 dropout: float = 0.25):
+    def __init__(self, n_classes=36):
         super().__init__()
         self.preprocess = Normalize([0.0], [0.3], invert=True)
-        layers: list[nn.Module] = []
-        c_in = 1
-        for c in channels:
-            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
-            c_in = c
-        self.features = nn.Sequential(*layers)
-        side = 32 // 2 ** len(channels)
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in * side * side, hidden),
-                                        nn.ReLU(inplace=True), nn.Linear(hidden, n_classes))
+        self.features = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 16, 3, padding=1, bias=False), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(16, 32, 3, padding=1, bias=False), torch.nn.BatchNorm2d(32), torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(32, 64, 3, padding=1, bias=False), torch.nn.BatchNorm2d(64), torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2))
+        self.classifier = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Dropout(0.25), torch.nn.Linear(64 * 4 * 4, 64), torch.nn.ReLU(),
+            torch.nn.Linear(64, n_classes))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim == 3:
-            x = x.unsqueeze(1)
+    def forward(self, x):
         return self.classifier(self.features(self.preprocess(x)))
 
 
@@ -253,27 +253,15 @@ def squeezenet(n_classes: int = N_CLASSES, *, in_channels: int = 1, small_input:
     return model
 
 
-def replace_head(model: nn.Module, n_classes: int) -> nn.Module:
-    """Give ``model`` a new, untrained last layer for ``n_classes`` classes (in place; returns it).
-
-    SqueezeNet: ``classifier[1]``, the 1x1 convolution (N, 512, h, w) -> (N, n_classes, h, w) that
-    the average pool turns into scores (N, n_classes), is drawn anew like torchvision draws it (weights
-    normal with std 0.01, biases 0): the homework's change. SmallCNN: the last Linear (N, 64) ->
-    (N, n_classes); MLP: ``output``. All other layers keep their (pretrained) weights.
-    Seed with ``config.seed_everything`` first for a reproducible head.
-    """
-    if isinstance(model, SqueezeNetClassifier):
-        conv = nn.Conv2d(model.classifier[1].in_channels, n_classes, kernel_size=1)
-        nn.init.normal_(conv.weight, mean=0.0, std=0.01)
-        nn.init.zeros_(conv.bias)
-        model.classifier[1] = conv
-    elif isinstance(model, SmallCNN):
-        model.classifier[-1] = nn.Linear(model.classifier[-1].in_features, n_classes)
-    elif isinstance(model, MLP):
-        model.output = nn.Linear(model.output.in_features, n_classes)
-    else:
-        raise TypeError(f"replace_head: unknown model type {type(model).__name__}; "
-                        "expected SqueezeNetClassifier, SmallCNN or MLP")
+def replace_head(model, n_classes):
+    """model: a SqueezeNetClassifier -> the same model, its classifier[1] a new 1x1 convolution
+    (N, 512, h, w) -> (N, n_classes, h, w), drawn as torchvision draws it (weights N(0, 0.01), biases 0).
+    Every other layer keeps its (pretrained) weights. Seed first (config.seed_everything) for a
+    reproducible head."""
+    conv = torch.nn.Conv2d(model.classifier[1].in_channels, n_classes, kernel_size=1)
+    torch.nn.init.normal_(conv.weight, mean=0.0, std=0.01)
+    torch.nn.init.zeros_(conv.bias)
+    model.classifier[1] = conv
     return model
 
 

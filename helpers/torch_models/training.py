@@ -2,8 +2,8 @@
 
 - data in: :func:`as_tensors` (a CharacterSet or ``(images, labels)`` -> ``(N, C, H, W)`` float32, ``(N,)`` int64),
   :func:`random_batches`, :func:`random_affine` (augmentation);
-- the loop: :func:`train_epoch` (training mode, then forward, loss, zero_grad, backward, step: nothing else),
-  :func:`train_mode`;
+- the loop: :func:`train_step` (one batch: forward, loss, zero_grad, backward, step: chapter 6's Your-turn) and
+  :func:`train_epoch` (training mode, one step per batch: the loop chapter 6 shows), :func:`train_mode`;
 - :func:`train`: seeds, device, threads, optimizer, schedule, validation after each epoch, a progress bar
   and the per-epoch history (:func:`format_history`) around :func:`train_epoch`;
 - results: :func:`evaluate`, :func:`predict_proba`.
@@ -26,7 +26,8 @@ from .. import config
 from .models import MLP, count_parameters
 
 __all__ = [
-    "as_tensors", "evaluate", "predict_proba", "random_affine", "random_batches", "train_epoch", "train_mode",
+    "as_tensors", "evaluate", "predict_proba", "random_affine", "random_batches", "train_step", "train_epoch",
+    "train_mode",
     "train",
     "format_history", "train_same_batches",
 ]
@@ -134,34 +135,61 @@ def random_affine(max_shift: float = 2.0, max_rotate: float = 8.0, max_scale: fl
     return augment
 
 
-def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, *,
-                reduction: str = "mean", scheduler: Any = None,
-                on_step: Callable[[torch.Tensor], None] | None = None) -> tuple[float, float]:
-    """One pass of mini-batch gradient descent with the cross-entropy loss.
+def train_step(model, x, y, optimizer):
+    """One step of gradient descent on one batch: x (B, C, H, W) float32, y (B,) int64 class indices
+    -> (the batch's mean cross-entropy as a Python float, the logits (B, n_classes) before the step)."""
+    logits = model(x)                      # forward: (B, n_classes)
+    loss = F.cross_entropy(logits, y)      # softmax + negative log-likelihood, mean over the batch
+    optimizer.zero_grad()                  # forget the last batch's gradients (backward adds to p.grad)
+    loss.backward()                        # backward: p.grad = d loss / d p
+    optimizer.step()                       # update every p from p.grad
+    return loss.item(), logits
 
-    model:     images x (B, C, H, W) float32 -> class scores (B, n_classes); put in training mode
-    batches:   (x, y) pairs, y (B,) int64 class indices (e.g. :func:`random_batches`, a DataLoader)
-    optimizer: holds the parameters to train (``torch.optim.SGD(params, lr)``: ``W -= lr * dW``)
-    reduction: 'mean' (loss per example) or 'sum' (the homework's summed loss)
-    scheduler, on_step: a learning-rate schedule stepped and ``on_step(loss)`` called after every step
-    returns:   (loss per example, accuracy) of the batches as they were trained, Python floats
-    """
-    train_mode(model)                     # model.train(): dropout on, batch norm on batch statistics
+
+def train_epoch(model, batches, optimizer):
+    """One pass over the (x, y) batches, one train_step each -> (loss per example, accuracy) of the
+    batches as they were trained, Python floats."""
+    model.train()                          # dropout on, batch norm on batch statistics
     total, correct, n = 0.0, 0, 0
     for x, y in batches:
-        logits = model(x)                                        # forward: (B, n_classes)
-        loss = F.cross_entropy(logits, y, reduction=reduction)   # softmax + negative log-likelihood
-        optimizer.zero_grad(set_to_none=True)                    # forget the last batch's gradients
-        loss.backward()                                          # backward: p.grad = d loss / d p
-        optimizer.step()                                         # update every p from p.grad
+        loss, logits = train_step(model, x, y, optimizer)
+        total += loss * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        n += len(y)
+    return total / n, correct / n
+
+
+def _train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, *,
+                 reduction: str = "mean", scheduler: Any = None,
+                 on_step: Callable[[float], None] | None = None) -> tuple[float, float]:
+    """:func:`train_epoch` with what :func:`train` and the fine-tuning runs need around it: frozen batch-norm
+    layers stay in eval mode (:func:`train_mode`), ``reduction='sum'`` (the homework's summed loss: the
+    same updates as ``helpers.nn.fit`` with the same lr), a learning-rate schedule stepped and
+    ``on_step(loss)`` called after every step. With none of them it computes exactly what
+    :func:`train_epoch` computes (tests/test_torch_models.py)."""
+    train_mode(model)
+    step = train_step if reduction == "mean" else _train_step_summed
+    total, correct, n = 0.0, 0, 0
+    for x, y in batches:
+        loss, logits = step(model, x, y, optimizer)
         if scheduler is not None:
             scheduler.step()
-        total += loss.item() * (1 if reduction == "sum" else len(y))   # a number, not the graph
+        total += loss * (1 if reduction == "sum" else len(y))
         correct += int((logits.argmax(1) == y).sum())
         n += len(y)
         if on_step is not None:
             on_step(loss)
     return total / n, correct / n
+
+
+def _train_step_summed(model, x, y, optimizer):
+    """:func:`train_step` with the loss summed over the batch (chapter 3's convention)."""
+    logits = model(x)
+    loss = F.cross_entropy(logits, y, reduction="sum")
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item(), logits
 
 
 def random_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
@@ -184,7 +212,8 @@ def train(model: nn.Module, train_data: Any, valid_data: Any = None, epochs: int
           seed: int = 0, threads: int | None = None, name: str | None = None) -> dict:
     """Train ``model`` with mini-batch cross-entropy; returns the per-epoch history.
 
-    Each epoch is one :func:`train_epoch` over :func:`random_batches`; this function adds what a
+    Each epoch is one :func:`train_epoch` (as ``_train_epoch``, with the schedule and progress bar) over
+    :func:`random_batches`; this function adds what a
     long run needs around that loop (seeds, device, threads, optimizer, schedule, validation,
     progress, history).
 
@@ -267,8 +296,8 @@ def train(model: nn.Module, train_data: Any, valid_data: Any = None, epochs: int
         try:
             for e in range(int(epochs)):
                 t0 = time.perf_counter()
-                tr_loss, tr_acc = train_epoch(model, random_batches(x, y, batch_size, gen, augment), opt,
-                                              reduction=reduction, scheduler=sched, on_step=lambda _: bar.update(1))
+                tr_loss, tr_acc = _train_epoch(model, random_batches(x, y, batch_size, gen, augment), opt,
+                                               reduction=reduction, scheduler=sched, on_step=lambda _: bar.update(1))
                 if not math.isfinite(tr_loss):
                     raise FloatingPointError(f"train: the loss became {tr_loss} in epoch {e + 1} (diverged); "
                                              f"lower the learning rate (lr={lr})")

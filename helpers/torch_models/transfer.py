@@ -35,7 +35,7 @@ from .. import config, parallel
 from .checkpoints import code_digest, fingerprint, pretrained_squeezenet, train_or_load
 from .models import N_CLASSES, SmallCNN, SqueezeNetClassifier, imagenet_weights_file, replace_head, squeezenet
 from .training import (_make_optimizer, _threads, as_tensors, evaluate, predict_proba, random_affine, train,
-                       train_epoch, train_mode)
+                       _train_epoch, train_mode)
 
 __all__ = [
     "MNIST_HELD_OUT_PER_CLASS", "mnist_target_task", "labelled_subset",
@@ -256,8 +256,8 @@ def _fit_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int
                optimizer: str = "adam", schedule: str = "onecycle", weight_decay: float = 0.0,
                augment: Callable | None = None, seed: int = 0,
                on_step: Callable[[int], None] | None = None) -> list[float]:
-    """``steps`` mini-batch steps of cross-entropy on (x, y) (:func:`~helpers.torch_models.training.train_epoch`
-    over :func:`_step_batches`); ``on_step(step)`` after each step (and for step 0).
+    """``steps`` mini-batch steps of cross-entropy on (x, y) (:func:`~helpers.torch_models.training.train_epoch`,
+    as ``_train_epoch``, over :func:`_step_batches`); ``on_step(step)`` after each step (and for step 0).
     Returns the training loss of every step."""
     config.seed_everything(seed)
     gen = config.torch_generator(seed)
@@ -268,8 +268,8 @@ def _fit_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int
              if schedule == "onecycle" else None)
     losses: list[float] = []
 
-    def after_step(loss: torch.Tensor) -> None:
-        losses.append(float(loss.detach()))
+    def after_step(loss: float) -> None:
+        losses.append(float(loss))
         if not math.isfinite(losses[-1]):
             raise FloatingPointError(f"adapt: the loss became {losses[-1]} at step {len(losses)}; "
                                      "lower the learning rate")
@@ -284,7 +284,7 @@ def _fit_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int
     try:
         if steps > 0:
             batches = _step_batches(x, y, int(steps), min(int(batch_size), len(x)), gen, augment)
-            train_epoch(model, batches, opt, scheduler=sched, on_step=after_step)
+            _train_epoch(model, batches, opt, scheduler=sched, on_step=after_step)
     finally:
         torch.set_flush_denormal(False)
     model.eval()
