@@ -59,6 +59,8 @@ STYLE_TABLE: tuple[Style, ...] = (
     Style("hand-kalam", "ttf", "fontpkg_kalam/Kalam-Regular.ttf", "hand", "test"),
     Style("hand-kalam-bold", "ttf", "fontpkg_kalam/Kalam-Bold.ttf", "hand", "test"),
     Style("hand-shadows-into-light", "ttf", "fontpkg_shadows_into_light/ShadowsIntoLight.ttf", "hand", "test"),
+    Style("hand-zeyada", "ttf", "fontpkg_zeyada/Zeyada.ttf", "hand", "train"),
+    Style("hand-delius", "ttf", "fontpkg_delius/Delius-Regular.ttf", "hand", "train"),
     Style("print-dejavu-sans", "ttf", "matplotlib/DejaVuSans.ttf", "print", "train"),
     Style("print-dejavu-sans-bold", "ttf", "matplotlib/DejaVuSans-Bold.ttf", "print", "train"),
     Style("print-dejavu-sans-oblique", "ttf", "matplotlib/DejaVuSans-Oblique.ttf", "print", "train"),
@@ -339,6 +341,26 @@ def _sketch_table() -> dict[str, list[list[list[tuple[float, float]]]]]:
         "9": [[A(0.3, -0.7, 0.3, 0.3, 0, -360) + L((0.6, -0.7), (0.6, 0))],
               [A(0.3, -0.7, 0.3, 0.3, 0, -360) + L((0.6, -0.7), (0.55, -0.3), (0.4, 0))],
               [A(0.3, -0.7, 0.3, 0.3, 10, -350) + L((0.6, -0.65), (0.45, 0))]],
+        # lowercase forms that NIST writers use for some letter classes (helpers.data.generator.LOWERCASE_SHARE);
+        # x-height at -0.6, ascender at -1, descender at +0.4
+        "f": [[A(0.52, -0.82, 0.2, 0.18, -20, -180) + L((0.32, -0.82), (0.32, 0)), L((0.08, -0.55), (0.58, -0.55))],
+              [L((0.62, -0.95), (0.45, -1.0)) + A(0.45, -0.78, 0.16, 0.22, -90, -180) + L((0.29, -0.78), (0.29, 0.3))
+               + A(0.16, 0.3, 0.13, 0.12, 0, 160), L((0.05, -0.55), (0.55, -0.55))]],
+        "m": [[L((0, -0.6), (0, 0)), L((0, -0.38)) + A(0.2, -0.4, 0.2, 0.2, 180, 360) + L((0.4, -0.4), (0.4, 0)),
+               L((0.4, -0.4)) + A(0.6, -0.4, 0.2, 0.2, 180, 360) + L((0.8, -0.4), (0.8, 0))],
+              [L((0, 0), (0, -0.6)) + A(0.2, -0.42, 0.2, 0.18, 180, 360) + L((0.4, -0.42), (0.4, 0), (0.4, -0.42))
+               + A(0.6, -0.42, 0.2, 0.18, 180, 360) + L((0.8, -0.42), (0.8, 0))]],
+        "n": [[L((0, -0.6), (0, 0)), L((0, -0.38)) + A(0.25, -0.38, 0.25, 0.22, 180, 360) + L((0.5, -0.38), (0.5, 0))],
+              [L((0, 0), (0, -0.6)) + A(0.26, -0.4, 0.26, 0.2, 180, 360) + L((0.52, -0.4), (0.52, 0))]],
+        "q": [[A(0.26, -0.3, 0.26, 0.3, -30, -360), L((0.52, -0.6), (0.52, 0.4))],
+              [A(0.26, -0.3, 0.26, 0.3, -30, -360), L((0.52, -0.6), (0.52, 0.3), (0.66, 0.2))]],
+        "u": [[L((0, -0.6), (0, -0.22)) + A(0.25, -0.22, 0.25, 0.22, 180, 0) + L((0.5, -0.22), (0.5, -0.6)),
+               L((0.5, -0.6), (0.52, 0))],
+              [L((0, -0.6), (0, -0.22)) + A(0.25, -0.22, 0.25, 0.22, 180, 0) + L((0.5, -0.22), (0.5, -0.6), (0.5, 0),
+                                                                                  (0.6, 0.02))]],
+        "y": [[L((0, -0.6), (0.28, 0)), L((0.56, -0.6), (0.12, 0.4))],
+              [L((0, -0.6), (0, -0.25)) + A(0.25, -0.25, 0.25, 0.22, 180, 0), L((0.5, -0.6), (0.5, 0.2))
+               + A(0.27, 0.2, 0.23, 0.2, 0, 150)]],
         # punctuation for lines of text (render_text_image); not part of the 36 classes
         ".": [[[(0.04, -0.03)]]],
         ",": [[L((0.07, -0.06), (0.0, 0.16))]],

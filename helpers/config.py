@@ -37,7 +37,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     "chars_valid_per_class": (15, 100, "generated validation images per class (NIST36: 100)"),
     "chars_test_per_class": (15, 50, "generated test images per class (NIST36: 50)"),
     "spread_seeds": ([0, 1], [0, 1, 2], "training seeds behind each headline result's spread (chapters 3, 4, 6; 0 is the book's model)"),
-    "redraw_seeds": ([0], [0, 1, 2], "MLP seeds per row of the data chapter's generator study (v2 against v1 settings)"),
+    "redraw_seeds": ([0], [0, 1, 2], "MLP seeds per row of the generator study (version 3 against version 2's settings)"),
     # interactive figures (helpers.interactive)
     "max_frames": (24, 60, "most pre-rendered frames per static interactive figure"),
     "figure_dpi": (60, 80, "resolution of pre-rendered slider frames"),
@@ -60,7 +60,7 @@ BUDGETS: dict[str, tuple[Any, Any, str]] = {
     # chapter 4 (helpers.ocr)
     "ocr_pages": (3, 24, "generated test photos per model in the chapter-4 accuracy table"),
     "ocr_page_size": ((1200, 1600), (3000, 4000), "(H, W) of the chapter-4 test photos (full: 12 megapixels)"),
-    "ocr_hard_per_kind": (1, 3, "hard photos of each kind (desk, touching, slanted, thin pen, plain) in chapter 4"),
+    "ocr_hard_per_kind": (1, 3, "hard photos of each kind (helpers.ocr.HARD_KINDS: plain, desk, touching, slanted, thin pen, small sheet, pen across, page edge, digits, wide letters; chapter 4)"),
     "ocr_sweep_levels": (3, 7, "degradation levels per curve on the chapter-4 robustness figure"),
     "ocr_sweep_pages": (1, 4, "pages averaged per degradation level (chapter 4)"),
     "ocr_demo_size": ((900, 1200), (1200, 1600), "(H, W) of the chapter-4 slider and degradation-curve photos"),

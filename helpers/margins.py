@@ -25,7 +25,7 @@ from . import config
 from .claims import relative_margin
 
 NOTEBOOKS = ["data", "01_softmax", "further_01_softmax", "02_backprop", "further_02_backprop", "03_mlp_training",
-             "further_03_mlp", "04_ocr", "05_autoencoder_pca", "further_05_autoencoder", "06_pytorch_finetuning", "further_06_pytorch",
+             "further_03_mlp", "04_ocr", "further_04_ocr", "05_autoencoder_pca", "further_05_autoencoder", "06_pytorch_finetuning", "further_06_pytorch",
              "further_data_generator"]
 
 
@@ -90,7 +90,7 @@ def run_notebook(path: Path, env: dict[str, str], timeout: int = 1500,
 
 
 # longest first (measured cold, full mode), so that two streams finish together
-ORDER = ["06_pytorch_finetuning", "04_ocr", "further_data_generator", "further_06_pytorch", "further_05_autoencoder",
+ORDER = ["06_pytorch_finetuning", "04_ocr", "further_04_ocr", "further_data_generator", "further_06_pytorch", "further_05_autoencoder",
          "data", "05_autoencoder_pca", "03_mlp_training", "further_02_backprop", "02_backprop", "further_01_softmax",
          "further_03_mlp", "01_softmax"]
 

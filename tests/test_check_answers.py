@@ -850,13 +850,13 @@ def _crop(bw, box):
     y1, x1, y2, x2 = box
     c = bw[y1:y2, x1:x2]
     h, w = c.shape
-    side = int(round(max(h, w) * 32 / 29))
+    side = int(round(max(h, w) * 32 / 25))
     py, px = side - h, side - w
     square = np.pad(c, ((py // 2, py - py // 2), (px // 2, px - px // 2)), constant_values=1)
     return transform.resize(square, (32, 32), anti_aliasing=True)
 
 
-def _crop_with(cut=None, factor=32 / 29, where="centre", out=(32, 32), after=None):
+def _crop_with(cut=None, factor=32 / 25, where="centre", out=(32, 32), after=None):
     def prepare_crop(bw, box):
         y1, x1, y2, x2 = box
         c = cut(bw, y1, x1, y2, x2) if cut else bw[y1:y2, x1:x2]
@@ -872,7 +872,7 @@ def _crop_with(cut=None, factor=32 / 29, where="centre", out=(32, 32), after=Non
 def _crop_ones(bw, box):
     y1, x1, y2, x2 = (int(v) for v in box)
     h, w = y2 - y1, x2 - x1
-    side = round(max(h, w) * 32 / 29)
+    side = round(max(h, w) * 32 / 25)
     square = np.ones((side, side))
     top, left = (side - h) // 2, (side - w) // 2
     square[top:top + h, left:left + w] = bw[y1:y2, x1:x2]
@@ -883,7 +883,7 @@ def _crop_odd_first(bw, box):
     y1, x1, y2, x2 = box
     c = bw[y1:y2, x1:x2]
     h, w = c.shape
-    side = int(round(max(h, w) * 32 / 29))
+    side = int(round(max(h, w) * 32 / 25))
     py, px = side - h, side - w
     square = np.pad(c, ((py - py // 2, py // 2), (px - px // 2, px // 2)), constant_values=1)
     return transform.resize(square, (32, 32), anti_aliasing=False)

@@ -90,7 +90,7 @@ def prepare_crop(bw, box):
     y1, x1, y2, x2 = box
     crop = bw[y1:y2, x1:x2]
     h, w = crop.shape
-    side = int(round(max(h, w) * 32 / 29))
+    side = int(round(max(h, w) * 32 / 25))
     py, px = side - h, side - w
     square = np.pad(crop, ((py // 2, py - py // 2), (px // 2, px - px // 2)), constant_values=1)
     return transform.resize(square, (32, 32), anti_aliasing=True)
@@ -235,7 +235,7 @@ def _cut(bw, box):
     return bw[y1:y2, x1:x2]
 
 
-def _crop(side_factor=32 / 29, where="centre", out=(32, 32), after=None):
+def _crop(side_factor=32 / 25, where="centre", out=(32, 32), after=None):
     def fn(bw, box):
         c = _cut(bw, box)
         sq = _pad(c, int(round(max(c.shape) * side_factor)), where)

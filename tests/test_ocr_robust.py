@@ -112,9 +112,13 @@ def test_a_lone_letter_between_words_prefers_the_letter_reading():
     probs = _probs([{"A": 0.9}, {"1": 0.5, "I": 0.4}, {"B": 0.9}])
     line_of, space = np.zeros(3, int), np.array([False, True, True])
     assert ocr.decode(probs, line_of, space) == "AIB"
-    # much more 1 than I: stays 1; a lone character starting its line (a list number) keeps its own reading
+    # much more 1 than I: stays 1
     assert ocr.decode(_probs([{"A": 0.9}, {"1": 0.9, "I": 0.05}, {"B": 0.9}]), line_of, space) == "A1B"
-    assert ocr.decode(_probs([{"1": 0.5, "I": 0.4}, {"A": 0.9}, {"B": 0.9}]), line_of, space) == "1AB"
+    # a lone character starting its line before letters: I, unless the page's other lines start with lone
+    # digits (a numbered list: '1 MAKE ...', '2 CHECK ...')
+    assert ocr.decode(_probs([{"1": 0.5, "I": 0.4}, {"A": 0.9}, {"B": 0.9}]), line_of, space) == "IAB"
+    listed = _probs([{"1": 0.5, "I": 0.4}, {"A": 0.9}, {"2": 0.9}, {"B": 0.9}])
+    assert ocr.decode(listed, np.array([0, 0, 1, 1]), np.array([False, True, False, True])) == "1A2B"
     # after a number the digit reading is favoured: "12 O" -> 0
     probs = _probs([{"1": 0.9}, {"2": 0.9}, {"O": 0.5, "0": 0.4}])
     assert ocr.decode(probs, line_of, np.array([False, False, True])) == "120"

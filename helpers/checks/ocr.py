@@ -112,8 +112,10 @@ def check_findLetters(findLetters: Callable) -> None:
     """findLetters(image) -> (boxes (K, 4) [y1, x1, y2, x2], bw (H, W) ink 0, paper 1): every character
     of a three-line page found once, nothing else, and the binary image the right way round."""
     from .. import ocr
+    from ..ocr import homework
 
     refuse_reference(findLetters, ocr.findLetters, "findLetters", "ocr")
+    refuse_reference(findLetters, homework.findLetters, "findLetters", "ocr.homework")
     page, truth, truth_bw, chars = _page()
     H, W = page.image.shape[:2]
     n = len(truth)
@@ -400,8 +402,10 @@ def check_group_lines(group_lines: Callable, skew: bool = False) -> None:
     of other sizes and numbers of lines (``SMALL_LINES``, ``LARGE_LINES``), make sure that nothing is fixed
     to the first page: the number of lines, or a gap in pixels that ignores ``height``."""
     from .. import ocr
+    from ..ocr import homework
 
     refuse_reference(group_lines, ocr.group_lines, "group_lines", "ocr")
+    refuse_reference(group_lines, homework.group_lines, "group_lines", "ocr.homework")
     k = _judge_rows(group_lines, ROW_LINES, ROW_TILT, seed=0)
     for lines, h, seed in ((SMALL_LINES, SMALL_HEIGHT, 4), (LARGE_LINES, LARGE_HEIGHT, 6)):
         _judge_rows(group_lines, lines, ROW_TILT, seed=seed, height=h,
@@ -526,14 +530,14 @@ def _judge_crop(where: str, crop: Any, box: np.ndarray, bw: np.ndarray) -> int:
 
 
 def _reference_crop(bw: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """The chapter's recipe: cut the box, pad with paper to a square 32/29 of its larger side (half the
+    """The chapter's recipe: cut the box, pad with paper to a square 32/25 of its larger side (half the
     padding on each side), resize to 32 x 32."""
     from skimage import transform
 
     y1, x1, y2, x2 = (int(v) for v in box)
     c = np.asarray(bw[y1:y2, x1:x2], dtype=np.float64)
     h, w = c.shape
-    side = int(round(max(h, w) * 32 / 29))
+    side = int(round(max(h, w) * 32 / 25))
     py, px = side - h, side - w
     square = np.pad(c, ((py // 2, py - py // 2), (px // 2, px - px // 2)), constant_values=1)
     return transform.resize(square, (32, 32), anti_aliasing=True)

@@ -17,9 +17,11 @@ Where things are:
 - ``loaders.py``    real data from local files: :func:`load_nist36`, :func:`load_book_data`,
   :func:`load_mnist_digits`, :func:`load_emnist`, :func:`build_flowers17_folders`, :func:`load_flowers17`
 - ``text.py``       :func:`render_text_image`, lines of hand-printed text for the OCR chapter
-- ``compare.py``    :func:`image_statistics`, :func:`compare_table`: ink box, stroke, paper, noise, edges
-- ``study.py``      :func:`~helpers.data.study.redraw_study`: the generator's version 2 against version 1's
-  settings, read on real MNIST digits
+- ``compare.py``    :func:`shape_statistics`, :func:`shape_table` (the generator's target: real NIST letters'
+  framing, stroke, slant, edges and ink), :func:`image_statistics`, :func:`compare_table` (paper and noise too)
+
+The generator study (networks trained on sets drawn with other settings) lives above this package, in
+:mod:`helpers.generator_study`: data flows up from here, never back.
 - ``cli.py``        ``python -m helpers data --help``
 
 ::
@@ -40,15 +42,17 @@ from __future__ import annotations
 from .cache import cache_path, load_characters
 from .charset import CLASSES, SPLITS, CharacterSet
 from .cli import add_cli
-from .compare import compare_table, image_statistics
-from .generator import GENERATOR_VERSION, PARAMS, V1_PARAMS, generate_characters, style_groups, styles
+from .compare import NIST_LETTERS_TARGET, compare_table, image_statistics, shape_statistics, shape_table
+from .generator import GENERATOR_VERSION, LOWERCASE_SHARE, PARAMS, V2_PARAMS, generate_characters, style_groups, styles
 from .loaders import (FIT_SIZE, FLOWERS17_CLASSES, NIST36Error, build_flowers17_folders, load_book_data,
                       load_emnist, load_flowers17, load_mnist_digits, load_nist36, nist36_paths)
 from .text import render_text_image
 
 __all__ = [
-    "CLASSES", "SPLITS", "GENERATOR_VERSION", "PARAMS", "V1_PARAMS", "CharacterSet", "load_characters", "load_nist36",
+    "CLASSES", "SPLITS", "GENERATOR_VERSION", "PARAMS", "V2_PARAMS", "LOWERCASE_SHARE", "CharacterSet", "load_characters",
+    "load_nist36",
     "load_book_data", "load_mnist_digits", "render_text_image", "styles", "style_groups", "cache_path",
     "nist36_paths", "generate_characters", "NIST36Error", "FIT_SIZE", "load_emnist", "FLOWERS17_CLASSES",
-    "build_flowers17_folders", "load_flowers17", "image_statistics", "compare_table",
+    "build_flowers17_folders", "load_flowers17", "image_statistics", "compare_table", "NIST_LETTERS_TARGET",
+    "shape_statistics", "shape_table",
 ]

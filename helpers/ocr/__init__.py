@@ -8,12 +8,14 @@ The classic pipeline of the homework, built with scikit-image and sized for phon
       -> denoising (a small gaussian) -> one global threshold (Otsu's, kept out of the paper's noise,
          plus an offset)
       -> binary closing, connected components (``measure.label`` / ``regionprops``)
-      -> merge pieces of one character (stacked pieces, e.g. a broken stroke), drop specks
+      -> merge pieces of one character (stacked pieces, e.g. a broken stroke), drop specks and ink
+         shaped like no character (a straight bar, a pen's thick body)
       -> lines (skew estimated from the box centres, then 1-D clustering), left-to-right order,
          word gaps -> spaces
       -> crops prepared like the training images (square, 32x32, ink dark, stroke width brought into
          the training range)
-      -> one batch through a character classifier, words read as all letters or all digits -> lines
+      -> one batch through a character classifier (a cut wide box kept cut only where its pieces read
+         better than the whole), words read as all letters or all digits, with the line as context -> lines
 
 One file per idea, in the order of the chapter:
 
@@ -27,11 +29,13 @@ One file per idea, in the order of the chapter:
 - ``crops``       step 5: prepare_crops (ink_amount, crop_to_square, fit_stroke_width, frame_crop), stroke_width
 - ``reading``     step 6: decode (word context), read_page, PageReading, load_classifier, load_reader
 - ``pages``       generated test photos with known text: make_test_page, TestPage, HOMEWORK_PAGES
-- ``hard``        hard pages (desk, touching, slanted, thin pen) and evaluate_hard (found vs present, accuracy)
+- ``hard``        hard pages (desk, small sheet, touching, slanted, thin pen, a pen or a second page's edge
+                  on the page, touching digits, wide letters) and evaluate_hard (found vs present, accuracy)
 - ``evaluate``    scores: edit_distance, char_accuracy, evaluate_reader, confusions, degradation_curve
 - ``photos``      real photos with their true text (data/photos/NAME.jpg + NAME.txt): find_photos,
                   read_truth, score_photos, total_score, format_scores, photo_table
 - ``plots``       figures: plot_steps, plot_threshold, plot_layout, plot_pages, plot_crops, plot_reading
+- ``homework``    the plain versions a student writes (findLetters, group_lines, prepare_crop): the Your-turn answers
 - ``cli``         ``python -m helpers ocr [--model mlp|cnn] [--json] IMAGE...``, scored with
                   ``--truth FILE`` per image or ``--photos FOLDER``
 

@@ -3,7 +3,9 @@
 ``measure.label`` numbers every 8-connected blob of ink; a character is one blob when it is
 unbroken and touches no other. Two repairs make this hold more often: pieces stacked above each
 other (a broken stroke, the dot of an i) are merged, and a small fragment beside a character (a
-loose serif) joins it. "Typical" sizes are measured on the page itself, so no threshold is in pixels.
+loose serif) joins it. What is shaped like no character (a straight bar, a stroke far thicker than
+the page's writing) is dropped. "Typical" sizes are measured on the page itself, so no threshold is
+in pixels.
 """
 from __future__ import annotations
 
@@ -133,7 +135,70 @@ def letters_from_components(boxes: np.ndarray, area: np.ndarray, height: float, 
     typical_area = np.median(char_area[_big(char_area)]) if len(char_area) else 0.0
     speck = (char_area < speck_area * typical_area) | (np.maximum(gh, gw) < 0.25 * height)
     huge = (gh > 4 * height) | (gw > max(6 * height, 0.5 * page_width))  # a page edge, a ruled line
-    return group, char_boxes, ~(speck | huge)
+    return group, char_boxes, ~(speck | huge | straight_bars(char_boxes, height))
+
+
+def straight_bars(boxes: np.ndarray, height: float) -> np.ndarray:
+    """(G,) bool: boxes shaped like no character, a straight bar (a piece of a ruled line, of a page's
+    edge or of its shadow).
+
+    A character is about one typical ``height`` tall; none is a flat dash (less than half that tall
+    and over twice as wide as tall) or a thin post over twice that tall (narrower than 0.4 of its
+    height). Touching letters make a box wide but keep it a full character tall, an I or 1 is thin
+    but one character tall, so both are kept."""
+    gh, gw = (boxes[:, 2] - boxes[:, 0]).astype(np.float64), (boxes[:, 3] - boxes[:, 1]).astype(np.float64)
+    flat = (gh < 0.5 * height) & (gw > 2 * gh)
+    post = (gh > 2 * height) & (gw < 0.4 * gh)
+    return flat | post
+
+
+def ink_axes(labels: np.ndarray, ids: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(major, minor): (G,) float the axes of each character's inertia ellipse (as ``regionprops``'s
+    ``major_axis_length``), from the second moments of its ink pixels; a straight bar of length L and
+    width t has axes of about 1.15 L and 1.15 t."""
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    if n_groups == 0:
+        return np.zeros(0), np.zeros(0)
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    comp_of_label = np.full(int(labels.max()) + 1, -1, np.int64)
+    comp_of_label[ids] = np.arange(len(ids))
+    g = group[comp_of_label[lab]]
+    ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+    n = np.maximum(np.bincount(g, minlength=n_groups).astype(np.float64), 1)
+    my, mx = np.bincount(g, ys, n_groups) / n, np.bincount(g, xs, n_groups) / n
+    dy, dx = ys - my[g], xs - mx[g]
+    syy, sxx, sxy = (np.bincount(g, w, n_groups) / n for w in (dy * dy, dx * dx, dx * dy))
+    root = np.sqrt(((syy - sxx) / 2) ** 2 + sxy ** 2)
+    return (4 * np.sqrt(np.maximum((syy + sxx) / 2 + root, 0)), 4 * np.sqrt(np.maximum((syy + sxx) / 2 - root, 0)))
+
+
+def long_straight_strokes(labels: np.ndarray, ids: np.ndarray, group: np.ndarray, height: float,
+                          stroke: np.ndarray | None = None) -> np.ndarray:
+    """(G,) bool: characters whose ink is one straight stroke longer than two characters, at any angle
+    (a ruled line, the edge of a second page or its shadow, slightly turned), or a long band of
+    thick strokes (a pen's body).
+
+    From the inertia ellipse (:func:`ink_axes`): a character is at most about a character tall and long
+    (an I: axes 1.15 and 0.15 heights); a bar whose long axis exceeds 2.3 heights while its short axis
+    stays under 0.4 is no character, nor a word of touching letters (whose short axis is about a
+    character's height). With ``stroke`` (G,), the stroke width of each character: a band longer than
+    three heights whose stroke is over 1.8 times the page's median is a pen (the strokes of a word of
+    touching letters stay within about 1.7 times the median, at an M's joins)."""
+    major, minor = ink_axes(labels, ids, group)
+    out = (major > 2.3 * height) & (minor < 0.4 * height)
+    if stroke is not None and len(stroke):
+        out |= (major > 3 * height) & (stroke > 1.8 * np.median(stroke))
+    return out
+
+
+def thick_strokes(stroke: np.ndarray, factor: float = 2.5) -> np.ndarray:
+    """(G,) bool: strokes more than ``factor`` times as wide as the page's median stroke: a pen or
+    a shadow lying on the page, not writing (a page is written with one pen; the stroke of one
+    character varies by well under 2 times around the median)."""
+    if len(stroke) == 0:
+        return np.zeros(0, bool)
+    return stroke > factor * np.median(stroke)
 
 
 def stroke_estimates(ink: np.ndarray, labels: np.ndarray, ids: np.ndarray, area: np.ndarray,
@@ -154,30 +219,38 @@ def typical_width(boxes: np.ndarray, height: float) -> float:
     return float(np.clip(np.median(single), 0.4 * height, 0.9 * height)) if len(single) else 0.7 * height
 
 
-def split_touching(labels: np.ndarray, boxes: np.ndarray, members: list, height: float, split_width: float = 1.65):
+def split_touching(labels: np.ndarray, boxes: np.ndarray, members: list, height: float, split_width: float = 1.65,
+                   return_parent: bool = False, split_aspect: float = 1.2):
     """Split character boxes that hold several touching letters at minima of their ink columns.
 
     labels: (h, w) int32 components; boxes: (K, 4) character boxes; members: K lists of labels
-    A box wider than ``split_width`` typical character widths and 1.2 times its height (:func:`typical_width`) is expected to hold
+    A box wider than ``split_width`` typical character widths (:func:`typical_width`) and ``split_aspect`` times its
+    height (1.2: an M or W is rarely wider than that; a reader that checks the pieces against the whole box,
+    as :func:`.reading.read_page` does, can propose more) is expected to hold
     n = round(width / typical width) letters; each of the n - 1 cuts goes to the column with the least
     ink within a third of a letter of its expected place, if that column holds at most half the box's
     fullest column's ink. The pixels right of a cut get a new label. Returns ``(labels, boxes, members)``
-    (labels copied when anything is split; boxes and members with the pieces in place of the box).
+    (labels copied when anything is split; boxes and members with the pieces in place of the box),
+    and with ``return_parent`` also ``parent`` (K',) int, the index of the box each piece was cut from
+    (-1 for a box left whole), so a reader can still choose the whole box (:func:`.reading.read_page`).
     """
+    def done(labels, boxes, members, parent):
+        return (labels, boxes, members, np.asarray(parent, np.int64)) if return_parent else (labels, boxes, members)
+
     if len(boxes) == 0:
-        return labels, boxes, members
+        return done(labels, boxes, members, np.zeros(0))
     w_ref = typical_width(boxes, height)
     bw, bh = boxes[:, 3] - boxes[:, 1], np.maximum(boxes[:, 2] - boxes[:, 0], 1)
-    wide = np.nonzero((bw > split_width * w_ref) & (bw > 1.2 * bh))[0]  # an M or W is rarely wider than 1.2 x tall
+    wide = np.nonzero((bw > split_width * w_ref) & (bw > split_aspect * bh))[0]
     if len(wide) == 0:
-        return labels, boxes, members
+        return done(labels, boxes, members, np.full(len(boxes), -1))
     labels = labels.copy()
     next_id = int(labels.max()) + 1
-    new_boxes, new_members = [], []
+    new_boxes, new_members, parent = [], [], []
     wide_set = set(wide.tolist())
     for k in range(len(boxes)):
         if k not in wide_set:
-            new_boxes.append(boxes[k]), new_members.append(members[k])
+            new_boxes.append(boxes[k]), new_members.append(members[k]), parent.append(-1)
             continue
         y1, x1, y2, x2 = (int(v) for v in boxes[k])
         mine = np.isin(labels[y1:y2, x1:x2], members[k])
@@ -192,7 +265,7 @@ def split_touching(labels: np.ndarray, boxes: np.ndarray, members: list, height:
             if cols[c] <= 0.5 * cols.max() and (not cuts or c - cuts[-1] > step / 3):
                 cuts.append(c)
         if not cuts:
-            new_boxes.append(boxes[k]), new_members.append(members[k])
+            new_boxes.append(boxes[k]), new_members.append(members[k]), parent.append(-1)
             continue
         edges = [0] + cuts + [x2 - x1]
         for a, b in zip(edges[:-1], edges[1:]):
@@ -208,8 +281,8 @@ def split_touching(labels: np.ndarray, boxes: np.ndarray, members: list, height:
                 next_id += 1
             rows, cs = np.nonzero(piece.any(1))[0], np.nonzero(piece.any(0))[0]
             new_boxes.append(np.array([y1 + rows[0], x1 + cs[0], y1 + rows[-1] + 1, x1 + cs[-1] + 1], np.int64))
-            new_members.append(ids)
-    return labels, np.array(new_boxes, np.int64).reshape(-1, 4), new_members
+            new_members.append(ids), parent.append(k)
+    return done(labels, np.array(new_boxes, np.int64).reshape(-1, 4), new_members, parent)
 
 
 def stroke_of_characters(ink: np.ndarray, labels: np.ndarray, members: list) -> np.ndarray:

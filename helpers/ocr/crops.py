@@ -50,7 +50,7 @@ def ink_amount(patch: np.ndarray, core: np.ndarray) -> np.ndarray:
     return amount.astype(np.float32)
 
 
-def crop_to_square(amount: np.ndarray, box: tuple[int, int, int, int], fill: int = 29) -> np.ndarray:
+def crop_to_square(amount: np.ndarray, box: tuple[int, int, int, int], fill: float = 25) -> np.ndarray:
     """Centre a character on a square canvas, its larger side ``fill`` of 32, and resize to 64x64.
 
     amount: (h, w) float32 ink amount around the character (:func:`ink_amount`)
@@ -69,7 +69,7 @@ def crop_to_square(amount: np.ndarray, box: tuple[int, int, int, int], fill: int
     return resize(canvas[m:m + canvas_side, m:m + canvas_side], (64, 64), "bilinear" if canvas_side < 128 else "box")
 
 
-def fit_stroke_width(a64: np.ndarray, stroke_range: tuple[float, float] = (3.0, 5.2)) -> np.ndarray:
+def fit_stroke_width(a64: np.ndarray, stroke_range: tuple[float, float] = (2.8, 4.4)) -> np.ndarray:
     """Thicken (grey dilation) or thin (grey erosion) the strokes of a (64, 64) ink amount whose
     :func:`stroke_width` lies outside ``2 * stroke_range`` (the range is in pixels at 32x32)."""
     from scipy import ndimage
@@ -117,11 +117,17 @@ def prepare_crops(layout: PageLayout, params: LayoutParams | None = None) -> np.
     """
     p = params or LayoutParams()
     out = np.ones((len(layout.boxes), 32, 32), np.float32)
-    h_img, w_img = layout.norm.shape
     for k, box in enumerate(layout.boxes):
-        y1, x1, y2, x2 = (int(v) for v in box)
-        Y1, X1, Y2, X2 = max(0, y1 - 2), max(0, x1 - 2), min(h_img, y2 + 2), min(w_img, x2 + 2)  # 2 px margin
-        core = np.isin(layout.labels[Y1:Y2, X1:X2], layout.members[k])
-        amount = ink_amount(layout.norm[Y1:Y2, X1:X2], core)
-        out[k] = frame_crop(amount, (y1 - Y1, x1 - X1, y2 - Y1, x2 - X1), p)
+        out[k] = crop_character(layout, box, layout.members[k], p)
     return out
+
+
+def crop_character(layout: PageLayout, box, members, params: LayoutParams) -> np.ndarray:
+    """The (32, 32) crop of one character: ``box`` (y1, x1, y2, x2) and its component labels ``members``
+    of ``layout`` (see :func:`prepare_crops`)."""
+    h_img, w_img = layout.norm.shape
+    y1, x1, y2, x2 = (int(v) for v in box)
+    Y1, X1, Y2, X2 = max(0, y1 - 2), max(0, x1 - 2), min(h_img, y2 + 2), min(w_img, x2 + 2)  # 2 px margin
+    core = np.isin(layout.labels[Y1:Y2, X1:X2], members)
+    amount = ink_amount(layout.norm[Y1:Y2, X1:X2], core)
+    return frame_crop(amount, (y1 - Y1, x1 - X1, y2 - Y1, x2 - X1), params)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .components import connected_components, letters_from_components, stroke_estimates, typical_height, union_boxes
+from .components import (connected_components, letters_from_components, long_straight_strokes, stroke_estimates,
+                         thick_strokes, typical_height, union_boxes)
 from .images import blocks_to_pixels, check_image, gray_reduced, resize
 from .lines import group_lines, word_spaces
 
@@ -34,7 +35,7 @@ class LayoutParams:
     line_gap:         box centres further apart than this many character heights start a new line
     stroke_range:     stroke widths (pixels of the 32x32 crop, by :func:`stroke_width`) the crops are brought
                       into; the training characters' 10th-90th percentiles are about 2.2-4.7
-    fill:             the larger side of a character's ink box in the 32x32 crop (the training data: 27-31)
+    fill:             the larger side of a character's ink box in the 32x32 crop (the training data: 19.5-29.5 px, median about 25)
     normalize_stroke: thicken or thin strokes outside ``stroke_range`` (off: keep the photo's)
     context:          read each word as all letters or all digits, whichever is more likely (:func:`decode`)
     find_sheet:       look for a sheet of paper on a darker surface and read only inside it
@@ -42,7 +43,9 @@ class LayoutParams:
                       ``deskew_max``) degrees is turned upright before reading; smaller skews are handled
                       by the line grouping itself
     split:            split a character box that holds touching letters (:func:`.components.split_touching`)
-    split_width:      ... when it is wider than this many typical character widths
+    split_width:      ... when it is wider than this many typical character widths and ``split_aspect`` times
+                      its height; the reader keeps a cut only when the pieces read better than the whole
+                      box (:func:`.reading.read_page`), so an M, N, W or U cut in two is put back together
     """
 
     max_side: int = 1600
@@ -54,8 +57,8 @@ class LayoutParams:
     space_gap: float = 0.45
     space_margin: float = 0.25
     line_gap: float = 0.6
-    stroke_range: tuple = (3.0, 5.2)
-    fill: int = 29
+    stroke_range: tuple = (2.8, 4.4)
+    fill: float = 25
     normalize_stroke: bool = True
     context: bool = True
     find_sheet: bool = True
@@ -63,6 +66,7 @@ class LayoutParams:
     deskew_max: float = 45.0
     split: bool = True
     split_width: float = 1.65
+    split_aspect: float = 0.9
 
 
 def layout_params(params: LayoutParams | None, overrides: dict) -> LayoutParams:
@@ -100,6 +104,9 @@ class PageLayout:
     rotation:  degrees (counter-clockwise) the working image was turned to make the text upright; every
                image and box above is of the upright page (0: not turned)
     sheet:     (h, w) bool the sheet of paper found in the photo (None: the paper fills it)
+    split_from: (K,) int, for a box cut out of a wider one by :func:`.components.split_touching`, a number
+               shared by the pieces of that box (-1: not cut); the reader keeps the cut only when the
+               pieces read better than the whole (:func:`.reading.read_page`)
     otsu, paper, spread: Otsu's threshold, the paper level and its robust standard deviation (of the
                smoothed, illumination-corrected image); ``threshold = min(otsu, 0.8, paper - 4.5 spread)
                + threshold_offset``
@@ -126,6 +133,7 @@ class PageLayout:
     spread: float = float("nan")
     rotation: float = 0.0
     sheet: np.ndarray | None = None
+    split_from: np.ndarray | None = None
 
     @property
     def n_lines(self) -> int:
@@ -277,13 +285,28 @@ def analyze_page(image, params: LayoutParams | None = None, **overrides) -> Page
                                                                               "comp_ids", "height"))
     group, char_boxes, keep = letters_from_components(comp_boxes, comp_area, height, labels.shape[1],
                                                       params.merge, params.speck_area)
+    if keep.any():  # a pen or a shadow on the page: strokes far thicker than the writing; a long straight edge
+        g_stroke = stroke_estimates(ink, labels, comp_ids, comp_area, group)
+        kept = np.nonzero(keep)[0]
+        keep[kept[thick_strokes(g_stroke[kept])]] = False
+        kept = np.nonzero(keep)[0]
+        stroke_ref = np.full(len(g_stroke), np.median(g_stroke[kept]) if len(kept) else 1.0)
+        stroke_ref[kept] = g_stroke[kept]  # the median of the kept characters' strokes is the reference
+        keep &= ~long_straight_strokes(labels, comp_ids, group, height, stroke_ref)
     kept = np.nonzero(keep)[0]
     members = [comp_ids[group == g].tolist() for g in kept]
     char_boxes = char_boxes[kept]
+    split_from = np.full(len(char_boxes), -1, np.int64)
     if params.split:
-        labels, char_boxes, members = split_touching(labels, char_boxes, members, height, params.split_width)
+        labels, char_boxes, members, split_from = split_touching(labels, char_boxes, members, height,
+                                                                 params.split_width, return_parent=True,
+                                                                 split_aspect=params.split_aspect)
     stroke = stroke_of_characters(ink, labels, members)
     order, line_of, angle = group_lines(char_boxes, height, params.line_gap)
+    real = fragment_lines(char_boxes, line_of, height)  # a line of one or two small bits is not text
+    if not real.all():
+        order = order[real[order]]
+        line_of[real] = np.unique(line_of[real], return_inverse=True)[1].ravel()
     boxes = char_boxes[order]
     space_before = word_spaces(boxes, line_of[order], height, angle, params.space_gap, params.space_margin)
     return PageLayout(scale=factor, gray=st["gray"], background=st["background"], norm=st["norm"],
@@ -291,8 +314,23 @@ def analyze_page(image, params: LayoutParams | None = None, **overrides) -> Page
                       members=[members[i] for i in order], line_of=line_of[order], space_before=space_before,
                       stroke=stroke[order], height=height,
                       skew_deg=rotation + (float(np.rad2deg(-angle)) if len(boxes) else 0.0),
-                      dropped=union_dropped(group, comp_boxes, keep), input_shape=(H, W), otsu=st["otsu"],
-                      paper=st["paper"], spread=st["spread"], rotation=rotation, sheet=sheet)
+                      dropped=np.concatenate([union_dropped(group, comp_boxes, keep),
+                                              char_boxes[~real].reshape(-1, 4)]).astype(np.int64), input_shape=(H, W), otsu=st["otsu"], paper=st["paper"], spread=st["spread"],
+                      rotation=rotation, sheet=sheet, split_from=split_from[order])
+
+
+def fragment_lines(boxes: np.ndarray, line_of: np.ndarray, height: float, smallest: float = 0.6) -> np.ndarray:
+    """(K,) bool, False for the boxes of a line of at most two boxes all under ``smallest`` typical heights:
+    a bit of a pen's tip or of a shadow's edge, alone on its line. A written line holds at least one
+    full-height character (a lone letter is one); a line of many small pieces is a badly broken line
+    of text and is kept."""
+    if len(boxes) == 0:
+        return np.ones(0, bool)
+    n = int(line_of.max()) + 1
+    tallest = np.zeros(n)
+    np.maximum.at(tallest, line_of, (boxes[:, 2] - boxes[:, 0]).astype(np.float64))
+    count = np.bincount(line_of, minlength=n)
+    return ~((tallest < smallest * height) & (count <= 2))[line_of]
 
 
 def findLetters(image, *, full_resolution: bool = True, **overrides) -> tuple[np.ndarray, np.ndarray]:

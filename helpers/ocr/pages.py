@@ -84,10 +84,14 @@ def random_lines(rng: np.random.Generator, n_lines: int | None = None) -> list[s
     return lines
 
 
-def _compose_line(text: str, style: str, height: int, rng: np.random.Generator, spacing: float | None) -> np.ndarray:
+WIDE_LETTERS = "MNWU"
+
+
+def _compose_line(text: str, style: str, height: int, rng: np.random.Generator, spacing: float | None,
+                  wide: float = 1.0) -> np.ndarray:
     """One line's ink (1 = ink) from :func:`helpers.data.render_text_image`; with ``spacing`` the
     characters are rendered one by one and placed ``spacing`` cap heights apart (negative: they
-    overlap and touch)."""
+    overlap and touch), and the letters of :data:`WIDE_LETTERS` are stretched ``wide`` times across."""
     from ..data import render_text_image
 
     cap = 0.6 * height
@@ -106,6 +110,8 @@ def _compose_line(text: str, style: str, height: int, rng: np.random.Generator, 
         if len(cols) == 0:
             continue
         ink = ink[:, cols[0]:cols[-1] + 1]
+        if wide != 1.0 and ch in WIDE_LETTERS:
+            ink = np.clip(resize(ink, (ink.shape[0], max(1, int(round(wide * ink.shape[1]))))), 0, 1)
         pieces.append((x, ink))
         x += ink.shape[1] + int(round(spacing * cap))
     pad = int(0.3 * cap)
@@ -122,7 +128,8 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
                    blur: float | None = None, noise: float | None = None, jpeg_quality: int | None = None,
                    shadow: bool | None = None, cap_height: float | None = None, spacing: float | None = None,
                    breaks: float = 0.0, shear: float = 0.0, pen: float = 1.0, desk: str | None = None,
-                   desk_angle: float | None = None) -> TestPage:
+                   desk_angle: float | None = None, desk_fill: float = 1.0, wide: float = 1.0,
+                   clutter: str | None = None) -> TestPage:
     """A realistic phone photo of a hand-printed page with known text (for evaluation).
 
     seed:   everything random is drawn from it (the same seed and arguments give the same page)
@@ -145,6 +152,13 @@ def make_test_page(seed: int = 0, size: tuple[int, int] = (3000, 4000), *, lines
     pen:    stroke width relative to the style's (0.4 is a thin ball-point); 1 = unchanged
     desk:   None (the sheet fills the photo) or 'dark' / 'wood': the sheet lies on a desk, turned by
             ``desk_angle`` degrees (default 20-40, either sign) and partly out of frame; the text stays in frame
+    desk_fill: with ``desk``, the turned sheet spans at most this fraction of the frame's width and height
+            (0.5: a sheet covering about a quarter of the photo or less, on a large desk)
+    wide:   the letters M, N, W and U drawn this many times as wide (needs ``spacing``: characters placed
+            one by one)
+    clutter: None, 'pen' (a pen lying across the page, with its shadow, where there is no text) or
+            'edge' (the edge of a second page in view along one side of the photo, with the thin dark
+            shadow it casts); drawn from a separate random stream, so the text and page are unchanged
 
 The defaults of ``shear``, ``pen`` and ``desk`` draw nothing from the random generator, so pages made
 without them are identical to earlier versions of this function.
@@ -180,7 +194,11 @@ without them are identical to earlier versions of this function.
     # 1. the lines, rendered at about half the final resolution
     cap_final = cap_frac * H
     render_h = int(np.clip(round(cap_final / 0.6 / 2.0), 24, 200))
-    inks = [_compose_line(s, style, render_h, rng, spacing) for s in text]
+    if clutter not in (None, "pen", "edge"):
+        raise ValueError(f"clutter must be None, 'pen' or 'edge', got {clutter!r}")
+    if wide != 1.0 and spacing is None:
+        raise ValueError("wide needs spacing (the characters are placed one by one)")
+    inks = [_compose_line(s, style, render_h, rng, spacing, wide) for s in text]
     if shear:
         inks = [_shear(im, shear) for im in inks]
     if pen != 1.0:
@@ -210,7 +228,7 @@ without them are identical to earlier versions of this function.
         sheet_h, sheet_w = 1.5 * block_h + 0.2 * block_w, 1.2 * block_w
         fit_w = (sheet_w * math.cos(t) + sheet_h * math.sin(t)) / W
         fit_h = (sheet_w * math.sin(t) + sheet_h * math.cos(t)) / H
-        S = min(S, 1.0 / max(fit_w, fit_h))
+        S = min(S, float(desk_fill) / max(fit_w, fit_h))
     page_h, page_w = int(math.ceil(H / S)), int(math.ceil(W / S))
     alpha = np.zeros((page_h, page_w), np.float32)
     x_room = max(page_w - block_w, 0)
@@ -274,6 +292,9 @@ without them are identical to earlier versions of this function.
         ch += grain
         np.clip(ch, 0, 255, out=ch)
         photo[..., c] = ch
+    if clutter is not None:  # block: the text's box in photo pixels (the small camera turn ignored)
+        block_px = (y0 * H / page_h, x0 * W / page_w, (y0 + block_h) * H / page_h, (x0 + block_w) * W / page_w)
+        _add_clutter(photo, clutter, block_px, cap_final, np.random.default_rng([config.seeded(int(seed)), 4_2017, 7]))
     # 5. JPEG
     if jpeg_quality > 0:
         import io
@@ -373,3 +394,66 @@ def _desk_surface(kind: str, shape: tuple, rng: np.random.Generator):
             rng.normal(0, 1, (h16, w16)), 6.0) * 10))
         tex = 1 + 0.25 * grain + 0.1 * ndimage.gaussian_filter(rng.normal(0, 1, (h16, w16)), 1.0)
     return np.asarray(rgb, np.float32), np.clip(resize(tex.astype(np.float32), (H, W)), 0.2, 2.0)
+
+
+def _add_clutter(photo: np.ndarray, kind: str, block: tuple, cap: float, rng: np.random.Generator) -> None:
+    """Draw non-text into ``photo`` (H, W, 3) uint8, in place, away from the text ``block`` (y0, x0, y1, x1
+    in photo pixels; ``cap`` the capital height in pixels).
+
+    'pen': a dark pen body (0.8-1.3 cap heights thick, 40-60% of the photo long) with a lighter highlight
+    along it, a pointed tip and a soft shadow, lying in the widest empty band above or below the text;
+    'edge': a second page whose edge runs along one side (the widest empty band), a little brighter or
+    darker than this page, casting a thin dark shadow whose depth varies along it (so a threshold breaks it
+    into dashes)."""
+    H, W = photo.shape[:2]
+    y0, x0, y1, x1 = block
+    bands = {"top": y0, "bottom": H - y1, "left": x0, "right": W - x1}
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    img = photo.astype(np.float32)
+    if kind == "pen":
+        side = "top" if bands["top"] > bands["bottom"] else "bottom"
+        band = bands[side]
+        cy = 0.5 * band if side == "top" else H - 0.5 * band
+        length = float(rng.uniform(0.4, 0.6)) * W
+        width = float(rng.uniform(0.8, 1.3)) * cap
+        room = max(band - 2 * width, 1.0)
+        max_tilt = math.degrees(math.asin(min(1.0, room / length)))
+        tilt = math.radians(float(rng.uniform(-1, 1)) * min(12.0, 0.8 * max_tilt))
+        cx = float(rng.uniform(0.3, 0.7)) * W
+        c, s = math.cos(tilt), math.sin(tilt)
+        u = (xx - cx) * c + (yy - cy) * s  # along the pen
+        v = -(xx - cx) * s + (yy - cy) * c  # across it
+        half = length / 2
+        # the body, and a tip narrowing to a point over the last 12% of the length
+        taper = np.clip((half - u) / (0.12 * length), 0, 1)
+        radius = np.where(u > half - 0.12 * length, 0.5 * width * (0.25 + 0.75 * taper), 0.5 * width)
+        body = (np.abs(u) <= half) & (np.abs(v) <= radius)
+        shadow = np.exp(-np.maximum(np.abs(v - 0.6 * width) - 0.3 * width, 0) ** 2 / (2 * (0.4 * width) ** 2))
+        shadow = shadow * np.clip((half + 0.5 * width - np.abs(u)) / width, 0, 1)  # soft at the ends too
+        img *= (1 - 0.35 * shadow)[..., None]
+        colour = np.array([[30, 30, 40], [25, 40, 110], [110, 20, 25]][int(rng.integers(3))], np.float32)
+        shade = 1 + 1.6 * np.exp(-((v + 0.2 * width) / (0.12 * width)) ** 2)  # the highlight along the body
+        pen_rgb = np.clip(colour[None, None, :] * shade[..., None], 0, 255)
+        img = np.where(body[..., None], pen_rgb, img)
+    else:
+        side = max(bands, key=bands.get)
+        band = bands[side]
+        gap = float(rng.uniform(0.35, 0.6)) * band  # the edge's distance from the photo's side
+        tilt = math.tan(math.radians(float(rng.uniform(-3, 3))))
+        if side in ("top", "bottom"):
+            along, across, ref = xx, yy, (gap if side == "top" else H - gap)
+            sign = -1.0 if side == "top" else 1.0
+        else:
+            along, across, ref = yy, xx, (gap if side == "left" else W - gap)
+            sign = -1.0 if side == "left" else 1.0
+        d = (across - ref - tilt * (along - along.mean())) * sign  # > 0 beyond the edge: the second page
+        second = 1 + float(rng.choice([-1, 1])) * float(rng.uniform(0.04, 0.1))
+        soft = 1 / (1 + np.exp(-np.clip(d / 1.5, -50, 50)))
+        n = max(8, int(along.max() / (2 * cap)))
+        prof = np.interp(np.linspace(0, 1, int(along.max()) + 1), np.linspace(0, 1, n), rng.uniform(0.2, 0.75, n))
+        depth = prof[along.astype(np.int64)]
+        sigma = float(rng.uniform(0.08, 0.15)) * cap
+        line = depth * np.exp(-(d + 0.5 * sigma) ** 2 / (2 * sigma ** 2))
+        img *= ((1 + (second - 1) * soft) * (1 - line))[..., None]
+    np.clip(img, 0, 255, out=img)
+    photo[...] = img.astype(np.uint8)
