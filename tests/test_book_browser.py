@@ -271,14 +271,15 @@ TAUGHT = {
                                    "mlp_backwards"],
     "notebooks/further_02_backprop.html": ["initialize_weights", "get_random_batches"],
     "notebooks/03_mlp_training.html": ["train_epoch"],
-    "notebooks/04_ocr.html": ["findLetters", "group_lines", "crop_to_square"],
+    "notebooks/04_ocr.html": ["findLetters", "group_lines", "prepare_crop"],
+    "notebooks/further_04_ocr.html": ["crop_to_square", "frame_crop"],
     "notebooks/05_autoencoder_pca.html": ["autoencoder_forward", "autoencoder_backward", "train_autoencoder_epoch",
                                           "momentum_step", "pca_by_svd"],
     "notebooks/06_pytorch_finetuning.html": ["train_step", "train_epoch", "replace_head"],
 }
 EXERCISED = {"sigmoid", "initialize_weights", "forward", "softmax", "compute_loss_and_acc", "backwards",
              "get_random_batches", "numerical_gradient", "train_epoch", "findLetters", "momentum_step",
-             "pca_by_svd", "autoencoder_forward", "autoencoder_backward", "replace_head", "train_step"}
+             "pca_by_svd", "autoencoder_forward", "autoencoder_backward", "replace_head", "train_step", "prepare_crop"}
 
 
 def page_text(path: Path) -> str:
@@ -459,7 +460,7 @@ def test_every_page_passes_axe_in_both_modes(site, browser):
 def test_a_slider_moves_with_the_keyboard(site, browser):
     """The frames player is a native range input: Tab reaches it, the arrow keys move it; its name is its
     label, the value a screen reader hears is the one shown, and the image's alt text follows the slider."""
-    v = PageVisit(browser, site, "notebooks/01_softmax.html")
+    v = PageVisit(browser, site, "notebooks/further_01_softmax.html")
     page = v.page
     fig = page.locator("div.ifig").first
     rng = fig.locator("input[type=range]").first
@@ -564,7 +565,7 @@ def test_dark_mode_screenshots(site, browser):
     and the frame player, the exercises and the drawing pad are visible. Screenshots of each in both modes
     go to _build/screenshots/ (theme_<page>_<mode>.png)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    shots = {"notebooks/01_softmax.html": ["div.ifig", "div.exercise"],
+    shots = {"notebooks/further_01_softmax.html": ["div.ifig"], "notebooks/01_softmax.html": ["div.exercise"],
              "notebooks/03_mlp_training.html": ["div.book-pad"]}
     for rel, selectors in shots.items():
         v = PageVisit(browser, site, rel)

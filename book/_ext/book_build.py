@@ -838,6 +838,23 @@ def _accessible_body(app, pagename, templatename, context, doctree) -> None:
             context["pagetitle"] = title
 
 
+TOC_TOGGLE = '<summary><span class="toctree-toggle" role="presentation">'
+TOC_TOGGLE_NAMED = ('<summary aria-label="show or hide the sections of this chapter">'
+                    '<span class="toctree-toggle" role="presentation">')
+
+
+def _toc_toggle_names(app, exception) -> None:
+    """The sidebar's expand toggles of chapters with sections (their Going-further pages) are ``<summary>``
+    elements holding only an icon; give each a name, so a screen reader says what it does (axe:
+    summary-name). The theme renders the sidebar outside the page body, so the written pages are edited."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if TOC_TOGGLE in text:
+            page.write_text(text.replace(TOC_TOGGLE, TOC_TOGGLE_NAMED), encoding="utf-8")
+
+
 def setup(app):
     os.environ["BOOK_STATIC"] = "1"
     _record_cell_timing()
@@ -848,6 +865,7 @@ def setup(app):
     app.connect("build-finished", _strip_downloads)
     app.connect("build-finished", _write_claims)
     app.connect("build-finished", _write_pad_model)
+    app.connect("build-finished", _toc_toggle_names)
     app.connect("env-get-outdated", _results_outdated)
     app.connect("env-before-read-docs", _execute_ahead)
     app.connect("doctree-resolved", _claims_table)
