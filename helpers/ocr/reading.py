@@ -40,13 +40,17 @@ class PageReading:
 
 
 def decode(probs: np.ndarray, line_of: np.ndarray, space_before: np.ndarray, context: bool = True,
-           lone_prior: float = 3.0) -> str:
+           lone_prior: float = 3.0, crop_cap: float = 20.0) -> str:
     """The characters of K crops in reading order from their (K, 36) probabilities.
 
     Without context each crop is its most probable class. With ``context`` each word (a run of
     crops in one line without a space) is read either as all letters or as all digits, whichever
-    has the larger likelihood ``sum_i log P_i(group)``: this settles O/0, S/5, I/1, Z/2, B/8 from
-    the neighbours (a word such as 'B52' that mixes both would be misread). The line is context too:
+    reading has the larger likelihood ``sum_i log max_{c in group} P_i(c)`` (the best letter string against the
+    best digit string; summing each group's probability instead favours the 26 letters over the 10 digits
+    when a network is unsure): this settles O/0, S/5, I/1, Z/2, B/8 from
+    the neighbours (a word such as 'B52' that mixes both would be misread). Each crop's evidence is capped at
+    ``crop_cap`` (a likelihood ratio of 20), so one over-confident crop cannot outvote the rest of its word
+    ('829' read with a certain Z stays digits); the uncapped sum breaks ties. The line is context too:
     each word's reading is tilted ``lone_prior`` times towards what the *other* words of its line read
     as (letters or digits, by the sum of their log-likelihood ratios; on a tie, the word before it), so a lone I or A between
     words stays a letter, and a 1 or a 10 in a line of numbers stays digits. A one-character word that
@@ -61,17 +65,17 @@ def decode(probs: np.ndarray, line_of: np.ndarray, space_before: np.ndarray, con
         return "".join(CLASSES[i] for i in probs.argmax(1))
     start = np.r_[True, (np.diff(line_of) != 0) | space_before[1:]]
     word = np.cumsum(start) - 1
-    log_letter = np.bincount(word, np.log(probs[:, :26].sum(1) + 1e-12))
-    log_digit = np.bincount(word, np.log(probs[:, 26:].sum(1) + 1e-12))
-    ratio = log_letter - log_digit  # > 0: the word reads as letters on its own
+    crop_ratio = np.log(probs[:, :26].max(1) + 1e-12) - np.log(probs[:, 26:].max(1) + 1e-12)
+    capped = np.clip(crop_ratio, -np.log(crop_cap), np.log(crop_cap))
+    ratio = np.bincount(word, capped) + 1e-3 * np.bincount(word, crop_ratio)  # > 0: letters on its own
     own = np.where(ratio >= 0, 1, -1)
     size = np.bincount(word)
     first = np.nonzero(start)[0]  # the first crop of each word
     w_line = line_of[first]
     starts_line = np.r_[True, np.diff(w_line) != 0]
-    prior = np.zeros(len(log_letter))
+    prior = np.zeros(len(ratio))
     line_starts = []
-    for w in range(len(log_letter)):
+    for w in range(len(ratio)):
         same = np.nonzero(w_line == w_line[w])[0]
         others = same[same != w]
         if len(others) == 0:
