@@ -88,8 +88,8 @@ MUTATIONS: list[dict] = [
          tests=[f"{T_MUT}::test_context_decoding_keeps_Z_a_letter"],
          why="Z falls out of the letter group: a Z in a word reads as another letter"),
     dict(id="decode-letter-likelihood-without-Z", file="helpers/ocr/reading.py",
-         old="log_letter = np.bincount(word, np.log(probs[:, :26].sum(1) + 1e-12))",
-         new="log_letter = np.bincount(word, np.log(probs[:, :25].sum(1) + 1e-12))",
+         old="crop_ratio = np.log(probs[:, :26].max(1) + 1e-12)",
+         new="crop_ratio = np.log(probs[:, :25].max(1) + 1e-12)",
          tests=[f"{T_MUT}::test_context_decoding_keeps_Z_a_letter"],
          why="a word's letter likelihood leaves Z out, so 'ZZ2'-like words turn into digits"),
     # (b) interactive figures: frame k is the picture drawn for the values frame_index names
