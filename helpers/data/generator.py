@@ -307,7 +307,7 @@ def generate_characters(split: str, n_per_class: int | None = None, seed: int = 
     """Draw a split without touching the cache (:func:`load_characters` caches this).
 
     settings: replaces some of the random ranges of :data:`PARAMS` for this call only, e.g.
-    ``{"elastic": (0.0, 1.5)}`` or :data:`V1_PARAMS` (the random numbers drawn stay the same; the
+    ``{"elastic": (0.0, 1.5)}`` or :data:`V2_PARAMS` (the random numbers drawn stay the same; the
     ``source`` then says ``custom settings``).
     Returns a :class:`CharacterSet` with ``36 * n_per_class`` images; train is shuffled, valid and
     test are sorted by class like the course files.
