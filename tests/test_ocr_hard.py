@@ -12,6 +12,7 @@ from helpers.data import CLASSES
 from helpers.ocr import hard
 from helpers.ocr.components import long_straight_strokes, straight_bars, thick_strokes
 from helpers.ocr.reading import choose_splits
+from test_ocr_robust import _probs  # (N, 36) probabilities from {character: value} rows
 
 SIZE = (1500, 2000)
 TEXT = ["I LOVE IT", "CHECK IT OFF", "MAKE A LIST", "DEEP LEARNING"]
@@ -141,14 +142,6 @@ def test_choose_splits_keeps_a_touching_pair_of_digits_in_a_line_of_digits():
 
 
 # --- digits, 1 and I, word gaps ---------------------------------------------------------------------
-
-def _probs(rows):
-    p = np.full((len(rows), 36), 1e-3, np.float32)
-    for k, row in enumerate(rows):
-        for ch, v in row.items():
-            p[k, CLASSES.index(ch)] = v
-    return p
-
 
 def test_a_line_of_numbers_stays_digits():
     # '1 2 34': the lone 1 a little more I than 1, the 2 a little more Z than 2
